@@ -1,0 +1,186 @@
+import { createInterface } from "node:readline";
+import { Writable } from "node:stream";
+import { parseArgs } from "node:util";
+import { PolicyError } from "./auth/policy.js";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { AppError } from "./errors.js";
+import { createLogger } from "./logger.js";
+import { pino } from "pino";
+import { startBookstore } from "./main.js";
+import type { ServiceName } from "./routes.js";
+import { openStorage } from "./service-context.js";
+import { addUser } from "./user/add-user.js";
+
+const usage = `usage:
+  bookstore serve [-f FILE] [--only user|search]   serve UserService (8888) and SearchService (8889)
+  bookstore migrate [-f FILE]                      apply pending database migrations
+  bookstore user add USERNAME [--name N] [--gender G] [-f FILE]
+                                                   add a user; the password is read from stdin (one line)
+environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT`;
+
+/** A mistake in the command line; printed with the usage, exit code 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/**
+ * Runs the `bookstore` command with `argv` (without node and script) and resolves to the
+ * exit code. Failures print one line to stderr; nothing is half-written.
+ */
+export async function main(argv: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stderr: NodeJS.WritableStream; stdout: NodeJS.WritableStream; env: NodeJS.ProcessEnv } = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    switch (command) {
+      case "serve":
+        return await serve(rest, io.env);
+      case "migrate":
+        return await migrate(rest, io);
+      case "user":
+        return await user(rest, io);
+      case undefined:
+      case "help":
+      case "-h":
+      case "--help":
+        io.stdout.write(usage + "\n");
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${command}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`bookstore: ${err.message}\n${usage}\n`);
+      return 2;
+    }
+    io.stderr.write(`bookstore: ${describeError(err)}\n`);
+    return 1;
+  }
+}
+
+function parse(
+  args: string[],
+  options: Record<string, { type: "string" | "boolean"; short?: string }>,
+  positionals: number,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { file: { type: "string", short: "f" }, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split("\n")[0]!);
+  }
+  if (parsed.positionals.length !== positionals) {
+    throw new UsageError(positionals === 0 ? `unexpected argument ${parsed.positionals[0]}` : "wrong number of arguments");
+  }
+  return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+}
+
+function configFrom(file: string | undefined, env: NodeJS.ProcessEnv): Config {
+  return loadConfig({ file, env });
+}
+
+async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parse(args, { only: { type: "string" } }, 0);
+  const only = values.only as string | undefined;
+  if (only !== undefined && only !== "user" && only !== "search") throw new UsageError("--only takes user or search");
+  const config = configFrom(values.file as string | undefined, env);
+  const app = await startBookstore(config, { only: only as ServiceName | undefined });
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.exit(1); // a second signal: give up waiting
+      }
+      stopping = true;
+      app.ctx.logger.info({ signal }, "shutting down");
+      app.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+}
+
+async function migrate(args: string[], io: { stdout: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
+  const { values } = parse(args, {}, 0);
+  const config = configFrom(values.file as string | undefined, io.env);
+  const storage = await openStorage(config, { migrate: false, logger: stderrLogger(config) });
+  try {
+    const { migrateToLatest } = await import("./db/migrations.js");
+    const applied = await migrateToLatest(storage.database.db, storage.database.dialect);
+    io.stdout.write(applied.length === 0 ? "database is up to date\n" : `applied: ${applied.join(", ")}\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "add") throw new UsageError(sub === undefined ? "user needs a subcommand: add" : `unknown user subcommand ${sub}`);
+  const { values, positionals } = parse(rest, { name: { type: "string" }, gender: { type: "string" } }, 1);
+  const username = positionals[0]!;
+  const config = configFrom(values.file as string | undefined, io.env);
+  const password = await readPassword(io.stdin, io.stderr);
+  const storage = await openStorage(config, { logger: stderrLogger(config) });
+  try {
+    const id = await addUser(storage, {
+      username,
+      password,
+      name: values.name as string | undefined,
+      gender: values.gender as string | undefined,
+    });
+    io.stdout.write(`added user ${username} with id ${id}\n`);
+    return 0;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** Maintenance commands keep stdout for their result and log to stderr. */
+function stderrLogger(config: Config) {
+  return createLogger({ name: config.name, level: config.log.level, destination: pino.destination({ fd: 2, sync: true }) });
+}
+
+/** Reads one line from stdin; on a terminal, prompts and does not echo. */
+async function readPassword(stdin: NodeJS.ReadableStream & { isTTY?: boolean }, stderr: NodeJS.WritableStream): Promise<string> {
+  let muted = false;
+  const output = new Writable({
+    write(chunk, _enc, cb) {
+      if (!muted) stderr.write(chunk);
+      cb();
+    },
+  });
+  const rl = createInterface({ input: stdin, output: stdin.isTTY ? output : undefined, terminal: stdin.isTTY === true });
+  try {
+    if (stdin.isTTY) {
+      output.write("password: ");
+      muted = true;
+    }
+    const line = await new Promise<string | undefined>((resolve) => {
+      rl.once("line", resolve);
+      rl.once("close", () => resolve(undefined));
+    });
+    if (stdin.isTTY) stderr.write("\n");
+    if (line === undefined) throw new AppError("invalid_argument", "password: expected one line on standard input");
+    return line.replace(/\r$/, "");
+  } finally {
+    rl.close();
+  }
+}
+
+/** One line for the operator; never a password or secret (URLs are not repeated). */
+function describeError(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof PolicyError) return err.message;
+  if (err instanceof AppError) return err.detail ?? err.kind.replace("_", " ");
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; sqlMessage?: string };
+  if (e?.code === "EADDRINUSE") return `address ${e.address ?? ""}:${e.port ?? ""} is already in use`;
+  if (e?.code === "EACCES" && e.syscall === "listen") return `not allowed to listen on ${e.address ?? ""}:${e.port ?? ""}`;
+  if (e?.code === "ER_ACCESS_DENIED_ERROR") return "the database refused the user name or password in DATABASE_URL";
+  if (e?.code === "ER_BAD_DB_ERROR") return "the database named in DATABASE_URL does not exist";
+  if (typeof e?.code === "string" && /^E[A-Z]+$/.test(e.code) && e.syscall !== undefined) {
+    return `cannot reach ${e.syscall === "getaddrinfo" ? "the host" : "a backend"} (${e.code}${e.address ? ` ${e.address}:${e.port}` : ""})`;
+  }
+  if (typeof e?.code === "string") return `${e.code}: ${e.sqlMessage ?? e.message}`;
+  return e?.message ?? String(err);
+}

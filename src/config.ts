@@ -1,0 +1,237 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+
+/**
+ * The whole configuration, as frozen plain data. Keys in YAML use go-zero's names
+ * (`Auth.AccessSecret`, `Auth.AccessExpire`, ...); see `etc/bookstore.yaml`.
+ */
+export interface Config {
+  readonly name: string;
+  readonly host: string;
+  readonly user: { readonly port: number };
+  readonly search: { readonly port: number };
+  readonly auth: {
+    /** Empty means: generate one and keep it in `dataDir` (embedded default only). */
+    readonly accessSecret: string;
+    /** Access token lifetime in seconds. */
+    readonly accessExpire: number;
+  };
+  readonly dataDir: string;
+  readonly database: {
+    /** `sqlite:PATH`, `sqlite::memory:` or `mysql://user:pass@host:port/db`. */
+    readonly dataSource: string;
+    /** Run pending migrations when the server starts. */
+    readonly autoMigrate: boolean;
+  };
+  readonly cacheRedis: { readonly url: string };
+  readonly log: { readonly level: string };
+  readonly limits: {
+    /** Largest request message accepted, in bytes. */
+    readonly readMaxBytes: number;
+  };
+}
+
+/** A configuration problem, reported as one line naming the key; never a secret's value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** The embedded default: SQLite under `data/`, an in-process cache, a generated secret. */
+export const defaultConfig: Config = deepFreeze({
+  name: "bookstore",
+  host: "127.0.0.1",
+  user: { port: 8888 },
+  search: { port: 8889 },
+  auth: { accessSecret: "", accessExpire: 86400 },
+  dataDir: "data",
+  database: { dataSource: "sqlite:data/bookstore.db", autoMigrate: true },
+  cacheRedis: { url: "" },
+  log: { level: "info" },
+  limits: { readMaxBytes: 64 * 1024 },
+});
+
+const maxAccessExpire = 366 * 24 * 3600;
+const logLevels = new Set(["fatal", "error", "warn", "info", "debug", "trace", "silent"]);
+
+/** The YAML shape: section -> key -> how to read it into {@link Config}. */
+const schema = {
+  Name: ["name", "string"],
+  Host: ["host", "string"],
+  User: { Port: ["user.port", "port"] },
+  Search: { Port: ["search.port", "port"] },
+  Auth: {
+    AccessSecret: ["auth.accessSecret", "string"],
+    AccessExpire: ["auth.accessExpire", "expire"],
+  },
+  DataDir: ["dataDir", "string"],
+  Database: {
+    DataSource: ["database.dataSource", "dataSource"],
+    AutoMigrate: ["database.autoMigrate", "boolean"],
+  },
+  CacheRedis: { Url: ["cacheRedis.url", "redisUrl"] },
+  Log: { Level: ["log.level", "logLevel"] },
+  Limits: { ReadMaxBytes: ["limits.readMaxBytes", "size"] },
+} as const;
+
+type Kind = "string" | "port" | "expire" | "dataSource" | "boolean" | "redisUrl" | "logLevel" | "size";
+type Leaf = readonly [string, Kind];
+type Node = { readonly [key: string]: Leaf | Node };
+
+/** Environment variables that override the file, and the key each one sets. */
+export const envOverrides: Readonly<Record<string, { key: string; yamlKey: string; kind: Kind }>> = {
+  ACCESS_SECRET: { key: "auth.accessSecret", yamlKey: "Auth.AccessSecret", kind: "string" },
+  ACCESS_EXPIRE: { key: "auth.accessExpire", yamlKey: "Auth.AccessExpire", kind: "expire" },
+  DATABASE_URL: { key: "database.dataSource", yamlKey: "Database.DataSource", kind: "dataSource" },
+  REDIS_URL: { key: "cacheRedis.url", yamlKey: "CacheRedis.Url", kind: "redisUrl" },
+  HOST: { key: "host", yamlKey: "Host", kind: "string" },
+  USER_PORT: { key: "user.port", yamlKey: "User.Port", kind: "port" },
+  SEARCH_PORT: { key: "search.port", yamlKey: "Search.Port", kind: "port" },
+};
+
+/**
+ * Loads the configuration: the defaults, then the YAML file when given (with `${VAR}` and
+ * `${VAR:-fallback}` expanded in its string values), then the environment overrides.
+ * Throws {@link ConfigError} on an unknown key or a value out of range.
+ *
+ * @example
+ * const config = loadConfig({ file: "etc/bookstore.yaml", env: process.env });
+ */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } = {}): Config {
+  const env = options.env ?? {};
+  const config = structuredClone(defaultConfig) as unknown as Record<string, unknown>;
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, "utf8");
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${options.file}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(`config file ${options.file} is not valid YAML: ${(err as Error).message.split("\n")[0]}`);
+    }
+    if (doc !== null && doc !== undefined) applyYaml(config, schema, doc, "", env);
+  }
+  for (const [name, { key, kind }] of Object.entries(envOverrides)) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    setPath(config, key, readValue(kind, raw, name));
+  }
+  return deepFreeze(config as unknown as Config);
+}
+
+function applyYaml(target: Record<string, unknown>, node: Node, value: unknown, where: string, env: NodeJS.ProcessEnv): void {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(`config: ${where || "the document"} must be a mapping`);
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const name = where ? `${where}.${k}` : k;
+    const spec = Object.hasOwn(node, k) ? node[k] : undefined;
+    if (spec === undefined) throw new ConfigError(`config: unknown key ${name}`);
+    if (isLeaf(spec)) {
+      if (v === null || v === undefined) continue;
+      const expanded = typeof v === "string" ? expandVars(v, name, env) : v;
+      setPath(target, spec[0], readValue(spec[1], expanded, name));
+    } else {
+      if (v === null || v === undefined) continue;
+      applyYaml(target, spec, v, name, env);
+    }
+  }
+}
+
+function isLeaf(spec: Leaf | Node): spec is Leaf {
+  return Array.isArray(spec);
+}
+
+function expandVars(text: string, where: string, env: NodeJS.ProcessEnv): string {
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
+    const v = env[name];
+    if (v !== undefined && v !== "") return v;
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(`config: ${where} refers to \${${name}}, which is not set`);
+  });
+}
+
+function readValue(kind: Kind, v: unknown, where: string): unknown {
+  switch (kind) {
+    case "string":
+      if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
+      return v;
+    case "boolean":
+      if (typeof v === "boolean") return v;
+      if (v === "true" || v === "false") return v === "true";
+      throw new ConfigError(`config: ${where} must be true or false`);
+    case "port":
+      return readInteger(v, where, 0, 65535);
+    case "expire":
+      return readInteger(v, where, 1, maxAccessExpire);
+    case "size":
+      return readInteger(v, where, 1024, 64 * 1024 * 1024);
+    case "logLevel":
+      if (typeof v !== "string" || !logLevels.has(v)) {
+        throw new ConfigError(`config: ${where} must be one of ${[...logLevels].join(", ")}`);
+      }
+      return v;
+    case "dataSource":
+      if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
+      checkDataSource(v, where);
+      return v;
+    case "redisUrl":
+      if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
+      if (v !== "") checkUrl(v, where, ["redis:", "rediss:"]);
+      return v;
+  }
+}
+
+function readInteger(v: unknown, where: string, min: number, max: number): number {
+  const n = typeof v === "string" && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`config: ${where} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function checkDataSource(v: string, where: string): void {
+  if (v.startsWith("sqlite:")) {
+    if (v.length === "sqlite:".length) throw new ConfigError(`config: ${where} needs a path after sqlite:`);
+    return;
+  }
+  if (v.startsWith("mysql:")) {
+    const url = checkUrl(v, where, ["mysql:"]);
+    if (url.pathname.length <= 1) throw new ConfigError(`config: ${where} must name a database (mysql://user:pass@host:port/db)`);
+    return;
+  }
+  throw new ConfigError(`config: ${where} must start with sqlite: or mysql://`);
+}
+
+/** Parses a URL for validation; the message never repeats the URL, which may hold a password. */
+function checkUrl(v: string, where: string, protocols: string[]): URL {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    throw new ConfigError(`config: ${where} is not a valid URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`config: ${where} must use ${protocols.map((p) => p + "//").join(" or ")}`);
+  }
+  if (url.hostname === "") throw new ConfigError(`config: ${where} must name a host`);
+  return url;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split(".");
+  let node = target;
+  for (const k of keys.slice(0, -1)) node = node[k] as Record<string, unknown>;
+  node[keys[keys.length - 1]!] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,83 @@
+import { Migrator, sql, type Kysely, type Migration, type MigrationResultSet } from "kysely";
+
+/** Which SQL dialect a database speaks. */
+export type Dialect = "sqlite" | "mysql";
+
+/** Books seeded on first start, so the walk-through has something to find. */
+export const demoCatalog: readonly { name: string; count: number }[] = [
+  { name: "go-zero", count: 100 },
+  { name: "Connect RPC in Practice", count: 12 },
+  { name: "The Go Programming Language", count: 7 },
+  { name: "Designing Data-Intensive Applications", count: 3 },
+  { name: "Protocol Buffers Explained", count: 1 },
+];
+
+/**
+ * The migrations, frozen in time: they take `Kysely<any>` and never import the live schema.
+ * The same steps run on SQLite and MySQL; `dialect` only adds MySQL's table options
+ * (utf8mb4, binary collation so `alice` and `Alice` are two users as on SQLite).
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  const tableOptions = dialect === "mysql" ? sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin` : sql``;
+  return {
+    "0001_create_user": {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("user")
+          .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+          .addColumn("username", "varchar(64)", (c) => c.notNull())
+          .addColumn("password_hash", "varchar(255)", (c) => c.notNull())
+          .addColumn("name", "varchar(255)", (c) => c.notNull().defaultTo(""))
+          .addColumn("gender", "varchar(16)", (c) => c.notNull().defaultTo(""))
+          .addColumn("created_at", "timestamp", (c) => c.notNull().defaultTo(sql`CURRENT_TIMESTAMP`))
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex("user_username_unique").on("user").column("username").unique().execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable("user").execute();
+      },
+    },
+    "0002_create_book": {
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable("book")
+          .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+          .addColumn("name", "varchar(255)", (c) => c.notNull())
+          .addColumn("count", "integer", (c) => c.notNull().defaultTo(0))
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex("book_name_unique").on("book").column("name").unique().execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable("book").execute();
+      },
+    },
+    "0003_seed_demo_catalog": {
+      async up(db: Kysely<any>) {
+        await db.insertInto("book").values(demoCatalog.map((b) => ({ ...b }))).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.deleteFrom("book").where("name", "in", demoCatalog.map((b) => b.name)).execute();
+      },
+    },
+  };
+}
+
+/**
+ * Applies every pending migration. Returns the names applied; throws the first failure
+ * (kysely runs each in a transaction where the dialect allows, so none is half-applied).
+ */
+export async function migrateToLatest(db: Kysely<any>, dialect: Dialect): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(dialect) },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) throw error;
+  return appliedNames(results);
+}
+
+function appliedNames(results: MigrationResultSet["results"]): string[] {
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

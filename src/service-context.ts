@@ -1,0 +1,88 @@
+import { resolveAccessSecret } from "./auth/secret.js";
+import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
+import { createTokenService, type TokenService } from "./auth/tokens.js";
+import { systemClock, type Clock } from "./clock.js";
+import type { Config } from "./config.js";
+import { openDatabase, type DatabaseHandle } from "./db/connect.js";
+import { migrateToLatest } from "./db/migrations.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createBookStore, type BookStore } from "./search/book-store.js";
+import { createUserStore, type UserStore } from "./user/user-store.js";
+
+/**
+ * Every long-lived resource of the process, opened from the config in one place and closed
+ * in one place (go-zero's `svc.ServiceContext`). Handlers and logic take narrow slices of it.
+ */
+export interface ServiceContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly database: DatabaseHandle;
+  readonly users: UserStore;
+  readonly books: BookStore;
+  readonly passwords: PasswordHasher;
+  readonly tokens: TokenService;
+  /** Closes everything opened here; safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Seams for tests and tools; production passes none. */
+export interface ServiceContextOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Run pending migrations; defaults to `Database.AutoMigrate`. */
+  migrate?: boolean;
+  /** log2 of scrypt's N for new hashes (default 15); tests lower it. */
+  passwordCost?: number;
+}
+
+/** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
+export type StorageContext = Omit<ServiceContext, "tokens">;
+
+/**
+ * Opens the database (migrating it when configured to) and the stores on it. On failure,
+ * closes what it opened and throws.
+ */
+export async function openStorage(config: Config, options: ServiceContextOptions = {}): Promise<StorageContext> {
+  const logger = options.logger ?? createLogger({ name: config.name, level: config.log.level });
+  const database = openDatabase(config.database.dataSource);
+  try {
+    if (options.migrate ?? config.database.autoMigrate) {
+      const applied = await migrateToLatest(database.db, database.dialect);
+      if (applied.length > 0) logger.info({ migrations: applied }, "database migrated");
+    }
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    logger,
+    clock: options.clock ?? systemClock,
+    database,
+    users: createUserStore(database.db),
+    books: createBookStore(database.db),
+    passwords: createPasswordHasher({ cost: options.passwordCost }),
+    close() {
+      closed ??= database.close();
+      return closed;
+    },
+  };
+}
+
+/**
+ * Opens the whole service context: resolves the access secret first (refusing a weak one
+ * before anything else is opened), then the storage.
+ */
+export async function createServiceContext(config: Config, options: ServiceContextOptions = {}): Promise<ServiceContext> {
+  const secret = resolveAccessSecret({
+    configured: config.auth.accessSecret,
+    dataDir: config.dataDir,
+    allowGenerated: config.database.dataSource.startsWith("sqlite:"),
+  });
+  const clock = options.clock ?? systemClock;
+  const tokens = await createTokenService({ secret, accessExpire: config.auth.accessExpire, clock });
+  const storage = await openStorage(config, { ...options, clock });
+  return { ...storage, tokens };
+}

@@ -1,0 +1,24 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { UserService } from "../gen/user/v1/user_pb.js";
+import type { ServiceContext } from "../service-context.js";
+import { login } from "./login.js";
+
+/** UserService over the logic: protobuf in, protobuf out, nothing else. */
+export function createUserService(
+  ctx: Pick<ServiceContext, "users" | "passwords" | "tokens" | "config">,
+): ServiceImpl<typeof UserService> {
+  const deps = { ...ctx, accessExpire: ctx.config.auth.accessExpire };
+  return {
+    async login(req) {
+      const r = await login(deps, { username: req.username, password: req.password });
+      return {
+        id: BigInt(r.id),
+        name: r.name,
+        gender: r.gender,
+        accessToken: r.accessToken,
+        accessExpire: BigInt(r.accessExpire),
+        refreshAfter: BigInt(r.refreshAfter),
+      };
+    },
+  };
+}

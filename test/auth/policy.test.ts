@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { create, createFileRegistry, setExtension } from "@bufbuild/protobuf";
+import {
+  FileDescriptorProtoSchema,
+  MethodOptionsSchema,
+  ServiceOptionsSchema,
+  file_google_protobuf_descriptor,
+  type MethodOptions,
+  type ServiceOptions,
+} from "@bufbuild/protobuf/wkt";
+import { combinePolicy, PolicyError, resolvePolicies, resolvePolicy } from "../../src/auth/policy.js";
+import { default_policy, file_auth_v1_auth, policy, Policy } from "../../src/gen/auth/v1/auth_pb.js";
+import { services } from "../../src/routes.js";
+
+describe("auth policy of every served method", () => {
+  const expected: Record<string, "required" | "public"> = {
+    "user.v1.UserService/Login": "public",
+    "search.v1.SearchService/Do": "required",
+    "search.v1.SearchService/Ping": "public",
+  };
+
+  test("matches the table, and the table lists every method", () => {
+    const table = resolvePolicies(Object.values(services).map((s) => s.desc));
+    const actual = Object.fromEntries([...table].map(([m, p]) => [`${m.parent.typeName}/${m.name}`, p]));
+    assert.deepEqual(actual, expected);
+  });
+});
+
+describe("combinePolicy", () => {
+  const U = Policy.UNSPECIFIED, R = Policy.REQUIRED, P = Policy.PUBLIC;
+  const rows: [Policy | undefined, Policy | undefined, "required" | "public"][] = [
+    [undefined, undefined, "required"],
+    [U, undefined, "required"],
+    [U, U, "required"],
+    [undefined, P, "public"],
+    [U, P, "public"],
+    [R, P, "required"],
+    [P, R, "public"],
+    [P, undefined, "public"],
+    [R, undefined, "required"],
+  ];
+  for (const [m, s, want] of rows) {
+    test(`method ${m} service ${s} -> ${want}`, () => assert.equal(combinePolicy(m, s), want));
+  }
+  test("an unknown value refuses", () => {
+    assert.throws(() => combinePolicy(7 as Policy, undefined), PolicyError);
+    assert.throws(() => combinePolicy(undefined, 9 as Policy), PolicyError);
+  });
+});
+
+/** Builds a service descriptor at run time, as if from a .proto using our options. */
+function serviceWith(serviceOpt: Policy | undefined, methods: Record<string, Policy | undefined>) {
+  const methodOptions = (p: Policy | undefined): MethodOptions | undefined => {
+    if (p === undefined) return undefined;
+    const o = create(MethodOptionsSchema);
+    setExtension(o, policy, p);
+    return o;
+  };
+  let options: ServiceOptions | undefined;
+  if (serviceOpt !== undefined) {
+    options = create(ServiceOptionsSchema);
+    setExtension(options, default_policy, serviceOpt);
+  }
+  const file = create(FileDescriptorProtoSchema, {
+    name: "fixture/v1/fixture.proto",
+    package: "fixture.v1",
+    syntax: "proto3",
+    dependency: ["auth/v1/auth.proto"],
+    messageType: [{ name: "Empty" }],
+    service: [
+      {
+        name: "FixtureService",
+        options,
+        method: Object.entries(methods).map(([name, p]) => ({
+          name,
+          inputType: ".fixture.v1.Empty",
+          outputType: ".fixture.v1.Empty",
+          options: methodOptions(p),
+        })),
+      },
+    ],
+  });
+  const registry = createFileRegistry(file, (name) =>
+    name === "auth/v1/auth.proto" ? file_auth_v1_auth : name === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined,
+  );
+  const service = registry.getService("fixture.v1.FixtureService");
+  assert.ok(service);
+  return service;
+}
+
+describe("resolvePolicy from descriptors", () => {
+  test("a method nobody annotated requires a token", () => {
+    const svc = serviceWith(undefined, { Bare: undefined });
+    assert.equal(resolvePolicy(svc.methods[0]!), "required");
+  });
+
+  test("the service default covers unannotated methods; a method may opt out", () => {
+    const svc = serviceWith(Policy.PUBLIC, { Open: undefined, Closed: Policy.REQUIRED });
+    const table = resolvePolicies([svc]);
+    assert.deepEqual(
+      svc.methods.map((m) => table.get(m)),
+      ["public", "required"],
+    );
+  });
+
+  test("an unknown policy number refuses start-up, naming the method", () => {
+    const svc = serviceWith(undefined, { Odd: 42 as Policy });
+    assert.throws(() => resolvePolicies([svc]), (err: unknown) => {
+      assert.ok(err instanceof PolicyError);
+      assert.match(err.message, /fixture\.v1\.FixtureService\.Odd/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
+import { describe, test } from "node:test";
+import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
+import { createTokenService, TokenError, type TokenRejection } from "../../src/auth/tokens.js";
+import { manualClock, testSecret } from "../harness.js";
+
+const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
+
+/** Signs header.payload with HMAC, for tokens jose would refuse to make. */
+function hmacToken(secret: string, header: unknown, payload: unknown, hash = "sha256"): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  return `${input}.${createHmac(hash, secret).update(input).digest("base64url")}`;
+}
+
+async function rejection(p: Promise<unknown>): Promise<TokenRejection> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof TokenError, `expected TokenError, got ${String(err)}`);
+    return err.reason;
+  }
+  assert.fail("token was accepted");
+}
+
+describe("token service", async () => {
+  const secret = testSecret();
+  const clock = manualClock(Date.UTC(2026, 0, 1));
+  const tokens = await createTokenService({ secret, accessExpire: 3600, clock });
+  const now = Math.floor(clock.now() / 1000);
+
+  test("issues the tutorial's claims and verifies them", async () => {
+    const issued = await tokens.issue(42);
+    assert.equal(issued.iat, now);
+    assert.equal(issued.exp, now + 3600);
+    assert.deepEqual(decodeProtectedHeader(issued.token), { alg: "HS256", typ: "JWT" });
+    const payload = decodeJwt(issued.token);
+    assert.equal(payload.userId, 42);
+    assert.equal(payload.iat, now);
+    assert.equal(payload.exp, now + 3600);
+    assert.equal(typeof payload.jti, "string");
+    const claims = await tokens.verify(issued.token);
+    assert.deepEqual({ ...claims }, { userId: 42, iat: now, exp: now + 3600, jti: payload.jti });
+  });
+
+  test("accepts a token made the go-zero way (golang-jwt HS256 MapClaims)", async () => {
+    const token = hmacToken(secret, { alg: "HS256", typ: "JWT" }, { exp: now + 100, iat: now, userId: 7 });
+    assert.equal((await tokens.verify(token)).userId, 7);
+  });
+
+  test("expired, beyond the clock tolerance", async () => {
+    const { token } = await tokens.issue(1);
+    clock.advance(3600_000 + 31_000);
+    try {
+      assert.equal(await rejection(tokens.verify(token)), "expired");
+    } finally {
+      clock.advance(-(3600_000 + 31_000));
+    }
+  });
+
+  const cases: [string, () => Promise<string>, TokenRejection][] = [
+    ["wrong secret", () => Promise.resolve(hmacToken(testSecret(), { alg: "HS256" }, { exp: now + 60, userId: 1 })), "bad_signature"],
+    ["alg none with a signature", () => Promise.resolve(`${b64({ alg: "none" })}.${b64({ exp: now + 60, userId: 1 })}.AAAA`), "bad_algorithm"],
+    ["alg none unsigned", () => Promise.resolve(`${b64({ alg: "none" })}.${b64({ exp: now + 60, userId: 1 })}.`), "malformed"],
+    ["HS512 with the same secret", () => new SignJWT({ userId: 1 }).setProtectedHeader({ alg: "HS512" }).setExpirationTime(now + 60).sign(Buffer.from(secret)), "bad_algorithm"],
+    ["HS384 with the same secret", () => Promise.resolve(hmacToken(secret, { alg: "HS384" }, { exp: now + 60, userId: 1 }, "sha384")), "bad_algorithm"],
+    ["no exp", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { userId: 1 })), "bad_claims"],
+    ["exp as a string", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { exp: String(now + 60), userId: 1 })), "bad_claims"],
+    ["lifetime beyond AccessExpire", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { iat: now, exp: now + 7200, userId: 1 })), "bad_claims"],
+    ["iat in the future", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { iat: now + 600, exp: now + 700, userId: 1 })), "not_yet_valid"],
+    ["nbf in the future", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { nbf: now + 600, exp: now + 700, userId: 1 })), "not_yet_valid"],
+    ["an audience nobody configured", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { aud: "other", exp: now + 60, userId: 1 })), "bad_claims"],
+    ["userId as a string", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { exp: now + 60, userId: "1" })), "bad_claims"],
+    ["userId missing", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, { exp: now + 60 })), "bad_claims"],
+    ["typ of another kind", () => Promise.resolve(hmacToken(secret, { alg: "HS256", typ: "refresh+jwt" }, { exp: now + 60, userId: 1 })), "bad_claims"],
+    ["unknown crit header", () => Promise.resolve(hmacToken(secret, { alg: "HS256", crit: ["x"], x: 1 }, { exp: now + 60, userId: 1 })), "malformed"],
+    ["payload not JSON", () => Promise.resolve(hmacToken(secret, { alg: "HS256" }, "not json")), "malformed"],
+    ["garbage", () => Promise.resolve("abc"), "malformed"],
+  ];
+  for (const [name, make, want] of cases) {
+    test(`refuses: ${name}`, async () => assert.equal(await rejection(tokens.verify(await make())), want));
+  }
+
+  test("tampered payload keeps the original signature and fails", async () => {
+    const { token } = await tokens.issue(1);
+    const [h, , s] = token.split(".");
+    const forged = `${h}.${b64({ ...decodeJwt(token), userId: 2 })}.${s}`;
+    assert.equal(await rejection(tokens.verify(forged)), "bad_signature");
+  });
+
+  test("padding or a changed final character of the signature is refused before decoding", async () => {
+    const { token } = await tokens.issue(1);
+    assert.equal(await rejection(tokens.verify(token + "=")), "malformed");
+    const last = token.at(-1)!;
+    // the last of 43 chars carries 2 unused bits: a neighbour decodes to the same bytes
+    const alias = token.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) + 1);
+    assert.equal(await rejection(tokens.verify(alias)), "malformed");
+  });
+});

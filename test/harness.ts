@@ -1,0 +1,92 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { sql } from "kysely";
+import { pino } from "pino";
+import { defaultConfig, type Config } from "../src/config.js";
+import { openDatabase } from "../src/db/connect.js";
+import type { Logger } from "../src/logger.js";
+import { startBookstore, type Bookstore } from "../src/main.js";
+import type { Clock } from "../src/clock.js";
+
+/** A random secret that passes the strength check. */
+export function testSecret(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+/** A temporary folder, removed by the returned function. */
+export function tempDir(): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), "bookstore-test-"));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** The dialects the storage suites run on: SQLite always, MySQL when DATABASE_URL names one. */
+export function testDataSources(dir: string): { dialect: "sqlite" | "mysql"; dataSource: string }[] {
+  const list: { dialect: "sqlite" | "mysql"; dataSource: string }[] = [
+    { dialect: "sqlite", dataSource: `sqlite:${join(dir, "test.db")}` },
+  ];
+  const url = process.env.DATABASE_URL;
+  if (url?.startsWith("mysql://")) list.push({ dialect: "mysql", dataSource: url });
+  return list;
+}
+
+/** Empties a MySQL test database (SQLite suites use a fresh file instead). */
+export async function resetDatabase(dataSource: string): Promise<void> {
+  if (!dataSource.startsWith("mysql:")) return;
+  const { db, close } = openDatabase(dataSource);
+  try {
+    for (const table of ["user", "book", "kysely_migration", "kysely_migration_lock"]) {
+      await sql`drop table if exists ${sql.table(table)}`.execute(db);
+    }
+  } finally {
+    await close();
+  }
+}
+
+/** A logger that keeps every line in memory, for asserting what is (and is not) logged. */
+export function memoryLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(...String(chunk).split("\n").filter((l) => l !== ""));
+      cb();
+    },
+  });
+  return { logger: pino({ level: "debug" }, stream), lines };
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = Date.now()): Clock & { advance(ms: number): void } {
+  let now = start;
+  return { now: () => now, advance: (ms) => (now += ms) };
+}
+
+/** A test configuration: ports 0, a given or temporary SQLite database, a random secret. */
+export function testConfig(dir: string, overrides: Partial<{ dataSource: string; accessSecret: string; accessExpire: number }> = {}): Config {
+  return {
+    ...defaultConfig,
+    user: { port: 0 },
+    search: { port: 0 },
+    dataDir: join(dir, "data"),
+    auth: { accessSecret: overrides.accessSecret ?? testSecret(), accessExpire: overrides.accessExpire ?? 3600 },
+    database: { dataSource: overrides.dataSource ?? `sqlite:${join(dir, "data", "test.db")}`, autoMigrate: true },
+    log: { level: "silent" },
+  };
+}
+
+/** Fast scrypt for tests (log2 N = 10); production uses 15. */
+export const testPasswordCost = 10;
+
+/** Starts the whole app on loopback ports chosen by the OS. */
+export async function startTestApp(
+  config: Config,
+  options: { logger?: Logger; clock?: Clock; only?: "user" | "search" } = {},
+): Promise<Bookstore & { userUrl: string; searchUrl: string }> {
+  const app = await startBookstore(config, { ...options, passwordCost: testPasswordCost });
+  return Object.assign(app, {
+    userUrl: `http://127.0.0.1:${app.ports.user}`,
+    searchUrl: `http://127.0.0.1:${app.ports.search}`,
+  });
+}
