@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { statSync } from "node:fs";
+import { createServer } from "node:net";
+import { join, resolve } from "node:path";
+import { after, describe, test } from "node:test";
+import { tempDir, testSecret } from "./harness.js";
+
+const bin = resolve("bin/bookstore.js");
+const dir = tempDir();
+after(() => dir.remove());
+
+/** The environment a child gets: none of the CI's database or secret settings leak in. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+  return env;
+}
+
+function run(args: string[], options: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env: childEnv(options.env) });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? "");
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** Starts `bookstore serve ...` and resolves once every expected service logs "listening". */
+function serve(args: string[], options: { cwd: string; env: Record<string, string>; services: number }): Promise<{ child: ChildProcess; output: () => string }> {
+  return new Promise((resolveStart, reject) => {
+    const child = spawn(process.execPath, [bin, "serve", ...args], { cwd: options.cwd, env: childEnv(options.env) });
+    let out = "";
+    let listening = 0;
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+      listening = out.split("\n").filter((l) => l.includes('"msg":"listening"')).length;
+      if (listening === options.services) resolveStart({ child, output: () => out });
+    });
+    child.stderr.on("data", (d: Buffer) => (out += d));
+    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((r) => {
+    child.removeAllListeners("exit");
+    child.on("exit", (code) => r(code));
+    child.kill("SIGTERM");
+  });
+}
+
+async function post(url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token) headers.authorization = token;
+  const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+describe("bookstore command", () => {
+  const cwd = join(dir.path, "app");
+
+  test("user add reads the password from stdin; errors are one line, non-zero, nothing half-written", async () => {
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(cwd, { recursive: true });
+    const ok = await run(["user", "add", "alice", "--name", "Alice", "--gender", "female"], { cwd, stdin: "alice-password-1\n" });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^added user alice with id 1\n$/);
+
+    const dup = await run(["user", "add", "alice"], { cwd, stdin: "another-password\n" });
+    assert.equal(dup.code, 1);
+    assert.equal(dup.stderr, "bookstore: user alice already exists\n");
+
+    const short = await run(["user", "add", "bob"], { cwd, stdin: "short\n" });
+    assert.equal(short.code, 1);
+    assert.equal(short.stderr, "bookstore: password: must be at least 8 characters\n");
+
+    const none = await run(["user", "add", "bob"], { cwd, stdin: "" });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /^bookstore: password: expected one line on standard input\n$/);
+
+    const usage = await run(["user", "add"], { cwd });
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /^bookstore: wrong number of arguments\nusage:/);
+
+    const migrate = await run(["migrate"], { cwd });
+    assert.equal(migrate.code, 0, migrate.stderr);
+    assert.equal(migrate.stdout, "database is up to date\n");
+  });
+
+  test("refuses to start on a weak secret, a bad URL or a taken port, in one line without secrets", async () => {
+    const weak = await run(["serve"], { cwd, env: { ACCESS_SECRET: "secret" } });
+    assert.equal(weak.code, 1);
+    assert.equal(weak.stderr, "bookstore: Auth.AccessSecret (ACCESS_SECRET) is 6 bytes; at least 32 are required\n");
+
+    const url = await run(["serve"], { cwd, env: { DATABASE_URL: "mysql://root:hunter2@127.0.0.1:1/db", ACCESS_SECRET: testSecret() } });
+    assert.equal(url.code, 1);
+    assert.equal(url.stderr.split("\n").length, 2);
+    assert.match(url.stderr, /^bookstore: cannot reach a backend \(ECONNREFUSED/);
+    assert.ok(!url.stderr.includes("hunter2"));
+
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", r));
+    const port = String((blocker.address() as { port: number }).port);
+    const taken = await run(["serve", "--only", "user"], { cwd, env: { USER_PORT: port } });
+    blocker.close();
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, new RegExp(`^bookstore: address 127\\.0\\.0\\.1:${port} is already in use\\n$`));
+  });
+
+  test("npm start's default: two processes (--only user, --only search) share the generated secret", async () => {
+    const [userPort, searchPort] = [await freePort(), await freePort()];
+    const env = { USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
+    const users = await serve(["--only", "user"], { cwd, env, services: 1 });
+    const search = await serve(["--only", "search"], { cwd, env, services: 1 });
+    try {
+      assert.equal(statSync(join(cwd, "data", "access-secret")).mode & 0o777, 0o600);
+      const login = await post(`http://127.0.0.1:${userPort}/user.v1.UserService/Login`, { username: "alice", password: "alice-password-1" });
+      assert.equal(login.status, 200);
+      assert.equal(login.body.name, "Alice");
+      const denied = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Do`, { name: "go-zero" });
+      assert.equal(denied.status, 401);
+      const found = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Do`, { name: "go-zero" }, login.body.accessToken);
+      assert.deepEqual(found.body, { name: "go-zero", count: "100" });
+      const ping = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Ping`, {});
+      assert.equal(ping.status, 200);
+    } finally {
+      assert.equal(await stop(users.child), 0, "SIGTERM exits 0");
+      assert.equal(await stop(search.child), 0, "SIGTERM exits 0");
+    }
+    const log = users.output() + search.output();
+    assert.match(log, /"msg":"shutting down"/);
+    assert.ok(!log.includes("alice-password-1"));
+  });
+
+  test("a token from one secret is refused by a process with another", async () => {
+    const [userPort, searchPort] = [await freePort(), await freePort()];
+    const users = await serve(["--only", "user"], { cwd, env: { USER_PORT: String(userPort) }, services: 1 });
+    const search = await serve(["--only", "search"], { cwd, env: { SEARCH_PORT: String(searchPort), ACCESS_SECRET: testSecret() }, services: 1 });
+    try {
+      const login = await post(`http://127.0.0.1:${userPort}/user.v1.UserService/Login`, { username: "alice", password: "alice-password-1" });
+      const res = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Do`, { name: "go-zero" }, login.body.accessToken);
+      assert.equal(res.status, 401);
+    } finally {
+      await stop(users.child);
+      await stop(search.child);
+    }
+  });
+});

@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { tempDir } from "./harness.js";
+
+const run = promisify(execFile);
+const buf = "node_modules/.bin/buf";
+
+function files(root: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.set(relative(root, p), readFileSync(p, "utf8"));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+test("buf lint (STANDARD) passes", async () => {
+  await run(buf, ["lint"]);
+});
+
+test("src/gen is what buf generate makes from proto/ (regenerate with npm run generate)", async () => {
+  const dir = tempDir();
+  try {
+    await run(buf, ["generate", "--output", dir.path]);
+    const fresh = files(join(dir.path, "src/gen"));
+    const committed = files("src/gen");
+    assert.deepEqual([...committed.keys()].sort(), [...fresh.keys()].sort());
+    for (const [name, text] of fresh) assert.equal(committed.get(name), text, `src/gen/${name} is stale`);
+  } finally {
+    dir.remove();
+  }
+});

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { decodeJwt } from "jose";
+import { createPasswordHasher } from "../../src/auth/password.js";
+import { createTokenService } from "../../src/auth/tokens.js";
+import { openDatabase, type DatabaseHandle } from "../../src/db/connect.js";
+import { migrateToLatest } from "../../src/db/migrations.js";
+import { AppError } from "../../src/errors.js";
+import { addUser } from "../../src/user/add-user.js";
+import { login } from "../../src/user/login.js";
+import { createUserStore } from "../../src/user/user-store.js";
+import { manualClock, resetDatabase, tempDir, testDataSources, testSecret } from "../harness.js";
+
+const dir = tempDir();
+after(() => dir.remove());
+
+for (const { dialect, dataSource } of testDataSources(dir.path)) {
+  describe(`login on ${dialect}`, () => {
+    let handle: DatabaseHandle;
+    let deps: Parameters<typeof login>[0];
+    const clock = manualClock(Date.UTC(2026, 5, 1));
+    let aliceId: number;
+
+    before(async () => {
+      await resetDatabase(dataSource);
+      handle = openDatabase(dataSource);
+      await migrateToLatest(handle.db, handle.dialect);
+      const users = createUserStore(handle.db);
+      // a cost high enough that skipping the hash would show in the timing test below
+      const passwords = createPasswordHasher({ cost: 13 });
+      const tokens = await createTokenService({ secret: testSecret(), accessExpire: 600, clock });
+      deps = { users, passwords, tokens, accessExpire: 600 };
+      aliceId = await addUser({ users, passwords }, { username: "alice", password: "alice-password", name: "Alice", gender: "f" });
+    });
+    after(() => handle.close());
+
+    test("success returns the profile and a token with exp = iat + AccessExpire", async () => {
+      const r = await login(deps, { username: "alice", password: "alice-password" });
+      const now = Math.floor(clock.now() / 1000);
+      assert.deepEqual(
+        { id: r.id, name: r.name, gender: r.gender, accessExpire: r.accessExpire, refreshAfter: r.refreshAfter },
+        { id: aliceId, name: "Alice", gender: "f", accessExpire: now + 600, refreshAfter: now + 300 },
+      );
+      const claims = decodeJwt(r.accessToken);
+      assert.equal(claims.userId, aliceId);
+      assert.equal(claims.iat, now);
+      assert.equal(claims.exp, now + 600);
+    });
+
+    const badCredentials = (err: unknown) => err instanceof AppError && err.kind === "bad_credentials" && err.detail === undefined;
+
+    test("unknown user and wrong password fail alike", async () => {
+      await assert.rejects(login(deps, { username: "mallory", password: "alice-password" }), badCredentials);
+      await assert.rejects(login(deps, { username: "alice", password: "Alice-password" }), badCredentials);
+      await assert.rejects(login(deps, { username: "ALICE", password: "alice-password" }), badCredentials);
+    });
+
+    test("empty or oversized fields are invalid arguments naming the field", async () => {
+      const invalid = (field: string) => (err: unknown) => err instanceof AppError && err.kind === "invalid_argument" && err.detail!.startsWith(field);
+      await assert.rejects(login(deps, { username: "", password: "x" }), invalid("username"));
+      await assert.rejects(login(deps, { username: "alice", password: "" }), invalid("password"));
+      await assert.rejects(login(deps, { username: "a".repeat(65), password: "x" }), invalid("username"));
+      await assert.rejects(login(deps, { username: "alice", password: "x".repeat(1025) }), invalid("password"));
+    });
+
+    test("an unknown user costs about what a wrong password costs", async () => {
+      const time = async (username: string) => {
+        const t = process.hrtime.bigint();
+        await login(deps, { username, password: "wrong-password" }).catch(() => undefined);
+        return Number(process.hrtime.bigint() - t);
+      };
+      await time("nobody"); // first call creates the dummy hash
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        known.push(await time("alice"));
+        unknown.push(await time(`nobody-${i}`));
+      }
+      const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+      const ratio = median(unknown) / median(known);
+      assert.ok(ratio > 0.5 && ratio < 2, `unknown/known login time ratio ${ratio.toFixed(2)}`);
+    });
+  });
+}
