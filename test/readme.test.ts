@@ -1,0 +1,44 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { startTestApp, tempDir, testConfig, testSecret } from "./harness.js";
+
+/** The shell blocks of the README that follow a `<!-- walkthrough -->` marker, in order. */
+function walkthrough(): string {
+  const readme = readFileSync("README.md", "utf8");
+  const blocks = [...readme.matchAll(/<!-- walkthrough -->\n```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.ok(blocks.length >= 2, "README has its walk-through blocks");
+  return blocks.join("\n");
+}
+
+const dir = tempDir();
+const secret = testSecret();
+const dataSource = `sqlite:${join(dir.path, "readme.db")}`;
+const config = testConfig(dir.path, { accessSecret: secret, dataSource });
+let app: Awaited<ReturnType<typeof startTestApp>>;
+before(async () => (app = await startTestApp(config)));
+after(async () => {
+  await app.close();
+  dir.remove();
+});
+
+test("the README walk-through works as typed", async () => {
+  const script = walkthrough()
+    .replaceAll("localhost:8888", `127.0.0.1:${app.ports.user}`)
+    .replaceAll("localhost:8889", `127.0.0.1:${app.ports.search}`);
+  const { stdout } = await promisify(execFile)("bash", ["-euo", "pipefail", "-c", script], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: dataSource, ACCESS_SECRET: secret },
+  });
+  const lines = stdout.split("\n");
+  assert.match(stdout, /^added user alice with id 1$/m);
+  assert.match(stdout, /^\{"id":"1","name":"Alice","gender":"female","accessToken":"eyJ[^"]+","accessExpire":"\d+","refreshAfter":"\d+"\}/m);
+  assert.ok(lines.includes("401"), "Do without a token is 401");
+  assert.ok(lines.includes('{"name":"go-zero","count":"100"}'), "Do with the token finds the book");
+  assert.ok(lines.includes("{}"), "Ping answers");
+  assert.ok(lines.includes("exit 128 = unauthenticated (16) x 8"), "buf curl without a token: unauthenticated");
+  assert.match(stdout, /"accessToken": "eyJ/, "buf curl logs in over gRPC");
+  assert.match(stdout, /"count": "100"/, "buf curl Do with the token over gRPC");
+});
