@@ -9,13 +9,15 @@ import { pino } from "pino";
 import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage } from "./service-context.js";
-import { addUser } from "./user/add-user.js";
+import { addUser, changePassword } from "./user/manage-users.js";
 
 const usage = `usage:
   bookstore serve [-f FILE] [--only user|search]   serve UserService (8888) and SearchService (8889)
   bookstore migrate [-f FILE]                      apply pending database migrations
   bookstore user add USERNAME [--name N] [--gender G] [-f FILE]
                                                    add a user; the password is read from stdin (one line)
+  bookstore user passwd USERNAME [-f FILE]         change a password (stdin); takes effect at once
+  bookstore user del USERNAME [-f FILE]            delete a user
 environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT`;
 
 /** A mistake in the command line; printed with the usage, exit code 2. */
@@ -117,20 +119,30 @@ async function migrate(args: string[], io: { stdout: NodeJS.WritableStream; env:
 
 async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== "add") throw new UsageError(sub === undefined ? "user needs a subcommand: add" : `unknown user subcommand ${sub}`);
-  const { values, positionals } = parse(rest, { name: { type: "string" }, gender: { type: "string" } }, 1);
+  if (sub !== "add" && sub !== "passwd" && sub !== "del") {
+    throw new UsageError(sub === undefined ? "user needs a subcommand: add, passwd or del" : `unknown user subcommand ${sub}`);
+  }
+  const { values, positionals } = parse(rest, sub === "add" ? { name: { type: "string" }, gender: { type: "string" } } : {}, 1);
   const username = positionals[0]!;
   const config = configFrom(values.file as string | undefined, io.env);
-  const password = await readPassword(io.stdin, io.stderr);
+  const password = sub === "del" ? "" : await readPassword(io.stdin, io.stderr);
   const storage = await openStorage(config, { logger: stderrLogger(config) });
   try {
-    const id = await addUser(storage, {
-      username,
-      password,
-      name: values.name as string | undefined,
-      gender: values.gender as string | undefined,
-    });
-    io.stdout.write(`added user ${username} with id ${id}\n`);
+    if (sub === "add") {
+      const id = await addUser(storage, {
+        username,
+        password,
+        name: values.name as string | undefined,
+        gender: values.gender as string | undefined,
+      });
+      io.stdout.write(`added user ${username} with id ${id}\n`);
+    } else if (sub === "passwd") {
+      const id = await changePassword(storage, { username, password });
+      io.stdout.write(`changed the password of user ${username} (id ${id})\n`);
+    } else {
+      const id = await storage.users.delete(username);
+      io.stdout.write(`deleted user ${username} (id ${id})\n`);
+    }
     return 0;
   } finally {
     await storage.close();

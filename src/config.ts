@@ -22,8 +22,30 @@ export interface Config {
     readonly dataSource: string;
     /** Run pending migrations when the server starts. */
     readonly autoMigrate: boolean;
+    /** MySQL connection pool size. */
+    readonly poolSize: number;
+    /** Time to open a MySQL connection, in milliseconds. */
+    readonly connectTimeoutMs: number;
+    /** Time a lookup may take before the call fails with `unavailable`, in milliseconds. */
+    readonly queryTimeoutMs: number;
   };
-  readonly cacheRedis: { readonly url: string };
+  readonly cacheRedis: {
+    /** Empty: an in-process cache (single instance only). */
+    readonly url: string;
+    /** Prefix of every key, for a Redis shared with other applications. */
+    readonly keyPrefix: string;
+    readonly connectTimeoutMs: number;
+    /** A Redis command slower than this counts as a cache miss. */
+    readonly commandTimeoutMs: number;
+  };
+  readonly cache: {
+    /** Lifetime of a cached user, in seconds (jittered by about 5%). */
+    readonly expiry: number;
+    /** Lifetime of a "no such user" placeholder, in seconds. */
+    readonly notFoundExpiry: number;
+    /** Entries the in-process cache holds at most. */
+    readonly maxEntries: number;
+  };
   readonly log: { readonly level: string };
   readonly limits: {
     /** Largest request message accepted, in bytes. */
@@ -44,8 +66,15 @@ export const defaultConfig: Config = deepFreeze({
   search: { port: 8889 },
   auth: { accessSecret: "", accessExpire: 86400 },
   dataDir: "data",
-  database: { dataSource: "sqlite:data/bookstore.db", autoMigrate: true },
-  cacheRedis: { url: "" },
+  database: {
+    dataSource: "sqlite:data/bookstore.db",
+    autoMigrate: true,
+    poolSize: 10,
+    connectTimeoutMs: 2000,
+    queryTimeoutMs: 2000,
+  },
+  cacheRedis: { url: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
+  cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
   limits: { readMaxBytes: 64 * 1024 },
 });
@@ -67,13 +96,38 @@ const schema = {
   Database: {
     DataSource: ["database.dataSource", "dataSource"],
     AutoMigrate: ["database.autoMigrate", "boolean"],
+    PoolSize: ["database.poolSize", "poolSize"],
+    ConnectTimeout: ["database.connectTimeoutMs", "millis"],
+    QueryTimeout: ["database.queryTimeoutMs", "millis"],
   },
-  CacheRedis: { Url: ["cacheRedis.url", "redisUrl"] },
+  CacheRedis: {
+    Url: ["cacheRedis.url", "redisUrl"],
+    KeyPrefix: ["cacheRedis.keyPrefix", "string"],
+    ConnectTimeout: ["cacheRedis.connectTimeoutMs", "millis"],
+    CommandTimeout: ["cacheRedis.commandTimeoutMs", "millis"],
+  },
+  Cache: {
+    Expiry: ["cache.expiry", "seconds"],
+    NotFoundExpiry: ["cache.notFoundExpiry", "seconds"],
+    MaxEntries: ["cache.maxEntries", "entries"],
+  },
   Log: { Level: ["log.level", "logLevel"] },
   Limits: { ReadMaxBytes: ["limits.readMaxBytes", "size"] },
 } as const;
 
-type Kind = "string" | "port" | "expire" | "dataSource" | "boolean" | "redisUrl" | "logLevel" | "size";
+type Kind =
+  | "string"
+  | "port"
+  | "expire"
+  | "dataSource"
+  | "boolean"
+  | "redisUrl"
+  | "logLevel"
+  | "size"
+  | "poolSize"
+  | "millis"
+  | "seconds"
+  | "entries";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -169,6 +223,14 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       return readInteger(v, where, 1, maxAccessExpire);
     case "size":
       return readInteger(v, where, 1024, 64 * 1024 * 1024);
+    case "poolSize":
+      return readInteger(v, where, 1, 1000);
+    case "millis":
+      return readInteger(v, where, 10, 600_000);
+    case "seconds":
+      return readInteger(v, where, 1, 30 * 24 * 3600);
+    case "entries":
+      return readInteger(v, where, 1, 10_000_000);
     case "logLevel":
       if (typeof v !== "string" || !logLevels.has(v)) {
         throw new ConfigError(`config: ${where} must be one of ${[...logLevels].join(", ")}`);

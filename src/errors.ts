@@ -9,6 +9,7 @@ export type AppErrorKind =
   | "token_invalid"
   | "invalid_argument"
   | "already_exists"
+  | "not_found"
   | "unavailable";
 
 /**
@@ -34,6 +35,7 @@ export const errorTable: Readonly<
   token_invalid: { code: Code.Unauthenticated, message: "invalid or missing access token", showDetail: false },
   invalid_argument: { code: Code.InvalidArgument, message: "invalid argument", showDetail: true },
   already_exists: { code: Code.AlreadyExists, message: "already exists", showDetail: true },
+  not_found: { code: Code.NotFound, message: "not found", showDetail: true },
   unavailable: { code: Code.Unavailable, message: "service unavailable, try again later", showDetail: false },
 };
 
@@ -56,6 +58,7 @@ const unavailableCodes = new Set([
   "ER_CON_COUNT_ERROR",
   "SQLITE_BUSY",
   "SQLITE_LOCKED",
+  "DB_DEADLINE",
 ]);
 
 /**
@@ -63,6 +66,7 @@ const unavailableCodes = new Set([
  * now (so the call should be retried later) rather than a bug.
  */
 export function isUnavailableError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && unavailableCodes.has(code);
+  const e = err as { code?: unknown; fatal?: unknown } | null;
+  // mysql2 marks errors that broke the connection as fatal
+  return (typeof e?.code === "string" && unavailableCodes.has(e.code)) || e?.fatal === true;
 }

@@ -3,10 +3,17 @@ import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { systemClock, type Clock } from "./clock.js";
 import type { Config } from "./config.js";
+import { join } from "node:path";
+import type { Cache } from "./cache/cache.js";
+import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
+import { createRedisCache } from "./cache/redis-cache.js";
+import { createResilientCache } from "./cache/resilient-cache.js";
 import { openDatabase, type DatabaseHandle } from "./db/connect.js";
+import { withDeadline } from "./db/deadline.js";
 import { migrateToLatest } from "./db/migrations.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBookStore, type BookStore } from "./search/book-store.js";
+import { createCachedUserStore } from "./user/cached-user-store.js";
 import { createUserStore, type UserStore } from "./user/user-store.js";
 
 /**
@@ -18,6 +25,8 @@ export interface ServiceContext {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly database: DatabaseHandle;
+  /** The serving-path cache: misses, never throws, while its backend is down. */
+  readonly cache: Cache;
   readonly users: UserStore;
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
@@ -34,6 +43,8 @@ export interface ServiceContextOptions {
   migrate?: boolean;
   /** log2 of scrypt's N for new hashes (default 15); tests lower it. */
   passwordCost?: number;
+  /** Called with each SQL statement run; tests count database round trips with it. */
+  onQuery?: (sql: string) => void;
 }
 
 /** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
@@ -45,7 +56,13 @@ export type StorageContext = Omit<ServiceContext, "tokens">;
  */
 export async function openStorage(config: Config, options: ServiceContextOptions = {}): Promise<StorageContext> {
   const logger = options.logger ?? createLogger({ name: config.name, level: config.log.level });
-  const database = openDatabase(config.database.dataSource);
+  const { database: dbConfig, cacheRedis, cache: cacheConfig } = config;
+  const clock = options.clock ?? systemClock;
+  const database = openDatabase(dbConfig.dataSource, {
+    poolSize: dbConfig.poolSize,
+    connectTimeoutMs: dbConfig.connectTimeoutMs,
+    onQuery: options.onQuery,
+  });
   try {
     if (options.migrate ?? config.database.autoMigrate) {
       const applied = await migrateToLatest(database.db, database.dialect);
@@ -55,17 +72,32 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     await database.close();
     throw err;
   }
+  let backend: Cache;
+  if (cacheRedis.url !== "") {
+    const redis = createRedisCache(cacheRedis);
+    if (!(await redis.connected)) logger.warn("cache (Redis) unreachable at start-up; serving from the database until it answers");
+    backend = redis;
+  } else {
+    backend = createMemoryCache({
+      maxEntries: cacheConfig.maxEntries,
+      clock,
+      epoch: createEpochFile(join(config.dataDir, "cache-epoch")),
+    });
+  }
+  const cache = createResilientCache(backend, logger);
+  const deadline = dbConfig.queryTimeoutMs;
   let closed: Promise<void> | undefined;
   return {
     config,
     logger,
-    clock: options.clock ?? systemClock,
+    clock,
     database,
-    users: createUserStore(database.db),
-    books: createBookStore(database.db),
+    cache,
+    users: createCachedUserStore(withDeadline(createUserStore(database.db), deadline), cache, cacheConfig),
+    books: withDeadline(createBookStore(database.db), deadline),
     passwords: createPasswordHasher({ cost: options.passwordCost }),
     close() {
-      closed ??= database.close();
+      closed ??= Promise.all([cache.close(), database.close()]).then(() => undefined);
       return closed;
     },
   };

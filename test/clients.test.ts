@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { openStorage } from "../src/service-context.js";
-import { addUser } from "../src/user/add-user.js";
+import { addUser } from "../src/user/manage-users.js";
 import { startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 const password = "correct horse battery staple";

@@ -64,14 +64,22 @@ export function manualClock(start = Date.now()): Clock & { advance(ms: number): 
 }
 
 /** A test configuration: ports 0, a given or temporary SQLite database, a random secret. */
-export function testConfig(dir: string, overrides: Partial<{ dataSource: string; accessSecret: string; accessExpire: number }> = {}): Config {
+export function testConfig(
+  dir: string,
+  overrides: Partial<{ dataSource: string; accessSecret: string; accessExpire: number; redisUrl: string; keyPrefix: string }> = {},
+): Config {
   return {
     ...defaultConfig,
+    cacheRedis: {
+      ...defaultConfig.cacheRedis,
+      url: overrides.redisUrl ?? "",
+      keyPrefix: overrides.keyPrefix ?? defaultConfig.cacheRedis.keyPrefix,
+    },
     user: { port: 0 },
     search: { port: 0 },
     dataDir: join(dir, "data"),
     auth: { accessSecret: overrides.accessSecret ?? testSecret(), accessExpire: overrides.accessExpire ?? 3600 },
-    database: { dataSource: overrides.dataSource ?? `sqlite:${join(dir, "data", "test.db")}`, autoMigrate: true },
+    database: { ...defaultConfig.database, dataSource: overrides.dataSource ?? `sqlite:${join(dir, "data", "test.db")}` },
     log: { level: "silent" },
   };
 }
@@ -89,4 +97,40 @@ export async function startTestApp(
     userUrl: `http://127.0.0.1:${app.ports.user}`,
     searchUrl: `http://127.0.0.1:${app.ports.search}`,
   });
+}
+
+/** REDIS_URL when the environment names one (CI does); the Redis suites run only then. */
+export function testRedisUrl(): string | undefined {
+  const url = process.env.REDIS_URL;
+  return url !== undefined && url !== "" ? url : undefined;
+}
+
+/** A key prefix of its own for one suite, so suites never see each other's keys. */
+export function testKeyPrefix(): string {
+  return `bookstore-test-${randomBytes(6).toString("hex")}:`;
+}
+
+/** Fails (never skips) when REDIS_URL names a Redis that does not answer. */
+export async function checkRedis(url: string): Promise<void> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 2000, retryStrategy: () => null });
+  try {
+    await client.connect();
+    await client.ping();
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Deletes every key under a prefix. */
+export async function dropKeys(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import("ioredis");
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+  try {
+    await client.connect();
+    const keys = await client.keys(`${prefix}*`);
+    if (keys.length > 0) await client.del(...keys);
+  } finally {
+    client.disconnect();
+  }
 }

@@ -6,7 +6,7 @@ import { decodeJwt } from "jose";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
-import { addUser } from "../src/user/add-user.js";
+import { addUser } from "../src/user/manage-users.js";
 import { memoryLogger, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 const password = "correct horse battery staple";

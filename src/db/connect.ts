@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
-import { Kysely, MysqlDialect, SqliteDialect } from "kysely";
+import { Kysely, MysqlDialect, SqliteDialect, type LogEvent } from "kysely";
 import { createPool } from "mysql2";
 import type { Dialect } from "./migrations.js";
 import type { Database } from "./schema.js";
@@ -18,24 +18,31 @@ export interface DatabaseHandle {
  * WAL mode so several processes can share it), `sqlite::memory:`, or
  * `mysql://user:pass@host:port/db` (a pool of `poolSize` connections with bounded timeouts).
  */
-export function openDatabase(dataSource: string, options: { poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(
+  dataSource: string,
+  options: { poolSize?: number; connectTimeoutMs?: number; onQuery?: (sql: string) => void } = {},
+): DatabaseHandle {
+  const { onQuery } = options;
+  const log = onQuery && ((e: LogEvent) => {
+    if (e.level === "query") onQuery(e.query.sql);
+  });
   if (dataSource.startsWith("sqlite:")) {
     const path = dataSource.slice("sqlite:".length);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     const sqlite = new SqliteDatabase(path, { timeout: 5000 });
     if (path !== ":memory:") sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("foreign_keys = ON");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), log });
     return { db, dialect: "sqlite", close: () => db.destroy() };
   }
   const pool = createPool({
     uri: dataSource,
     connectionLimit: options.poolSize ?? 10,
-    connectTimeout: 2000,
+    connectTimeout: options.connectTimeoutMs ?? 2000,
     enableKeepAlive: true,
     charset: "utf8mb4",
     dateStrings: false,
   });
-  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }), log });
   return { db, dialect: "mysql", close: () => db.destroy() };
 }

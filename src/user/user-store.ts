@@ -17,27 +17,23 @@ export type NewUser = Omit<UserRecord, "id">;
 /** Queries on the `user` table. */
 export interface UserStore {
   findByUsername(username: string): Promise<UserRecord | undefined>;
+  findById(id: number): Promise<UserRecord | undefined>;
   /** Inserts a user and returns its id; `already_exists` when the username is taken. */
   insert(user: NewUser): Promise<number>;
+  /** Replaces a user's password hash; returns the id, `not_found` when there is no such user. */
+  updatePassword(username: string, passwordHash: string): Promise<number>;
+  /** Deletes a user; returns the id, `not_found` when there is no such user. */
+  delete(username: string): Promise<number>;
 }
 
 /** Creates the kysely-backed user store. */
 export function createUserStore(db: Kysely<Database>): UserStore {
   return {
     async findByUsername(username) {
-      const row = await db
-        .selectFrom("user")
-        .select(["id", "username", "password_hash", "name", "gender"])
-        .where("username", "=", username)
-        .executeTakeFirst();
-      if (row === undefined) return undefined;
-      return {
-        id: Number(row.id),
-        username: row.username,
-        passwordHash: row.password_hash,
-        name: row.name,
-        gender: row.gender,
-      };
+      return toRecord(await selectUser().where("username", "=", username).executeTakeFirst());
+    },
+    async findById(id) {
+      return toRecord(await selectUser().where("id", "=", id).executeTakeFirst());
     },
     async insert(user) {
       try {
@@ -51,7 +47,34 @@ export function createUserStore(db: Kysely<Database>): UserStore {
         throw err;
       }
     },
+    async updatePassword(username, passwordHash) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom("user").select("id").where("username", "=", username).executeTakeFirst();
+        if (row === undefined) throw new AppError("not_found", `no user ${username}`);
+        await trx.updateTable("user").set({ password_hash: passwordHash }).where("id", "=", row.id).execute();
+        return Number(row.id);
+      });
+    },
+    async delete(username) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom("user").select("id").where("username", "=", username).executeTakeFirst();
+        if (row === undefined) throw new AppError("not_found", `no user ${username}`);
+        await trx.deleteFrom("user").where("id", "=", row.id).execute();
+        return Number(row.id);
+      });
+    },
   };
+
+  function selectUser() {
+    return db.selectFrom("user").select(["id", "username", "password_hash", "name", "gender"]);
+  }
+}
+
+function toRecord(
+  row: { id: number; username: string; password_hash: string; name: string; gender: string } | undefined,
+): UserRecord | undefined {
+  if (row === undefined) return undefined;
+  return { id: Number(row.id), username: row.username, passwordHash: row.password_hash, name: row.name, gender: row.gender };
 }
 
 function isUniqueViolation(err: unknown): boolean {

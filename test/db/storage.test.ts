@@ -6,7 +6,7 @@ import { demoCatalog, migrateToLatest } from "../../src/db/migrations.js";
 import { AppError } from "../../src/errors.js";
 import { createBookStore } from "../../src/search/book-store.js";
 import { searchBook } from "../../src/search/search-book.js";
-import { addUser } from "../../src/user/add-user.js";
+import { addUser } from "../../src/user/manage-users.js";
 import { createUserStore } from "../../src/user/user-store.js";
 import { resetDatabase, tempDir, testDataSources, testPasswordCost } from "../harness.js";
 

@@ -6,7 +6,7 @@ import { createTokenService } from "../../src/auth/tokens.js";
 import { openDatabase, type DatabaseHandle } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrations.js";
 import { AppError } from "../../src/errors.js";
-import { addUser } from "../../src/user/add-user.js";
+import { addUser } from "../../src/user/manage-users.js";
 import { login } from "../../src/user/login.js";
 import { createUserStore } from "../../src/user/user-store.js";
 import { manualClock, resetDatabase, tempDir, testDataSources, testSecret } from "../harness.js";

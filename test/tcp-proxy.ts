@@ -1,0 +1,76 @@
+import { connect, createServer, type Socket } from "node:net";
+
+/**
+ * A TCP forwarder on a loopback port that a test can break: `cut` resets every connection and
+ * refuses new ones, `stall` keeps connections open but forwards nothing (a hung backend),
+ * `restore` forwards again.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  cut(): void;
+  stall(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  let mode: "pass" | "reset" | "stall" = "pass";
+  const pairs = new Set<[Socket, Socket]>();
+  const held = new Set<Socket>();
+  const server = createServer((client) => {
+    client.on("error", () => client.destroy());
+    if (mode === "reset") return void client.resetAndDestroy();
+    if (mode === "stall") {
+      held.add(client);
+      client.once("close", () => held.delete(client));
+      return;
+    }
+    const upstream = connect(target);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const end = () => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    upstream.on("error", end);
+    client.on("close", end);
+    upstream.on("close", end);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const dropAll = () => {
+    for (const [a, b] of pairs) {
+      a.resetAndDestroy();
+      b.destroy();
+    }
+    pairs.clear();
+    for (const s of held) s.resetAndDestroy();
+    held.clear();
+  };
+  return {
+    port: (server.address() as { port: number }).port,
+    cut() {
+      mode = "reset";
+      dropAll();
+    },
+    stall() {
+      mode = "stall";
+      for (const [a, b] of pairs) {
+        a.unpipe(b);
+        b.unpipe(a);
+        a.pause();
+        b.pause();
+      }
+    },
+    restore() {
+      dropAll();
+      mode = "pass";
+    },
+    async close() {
+      dropAll();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
