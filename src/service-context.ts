@@ -2,7 +2,8 @@ import { resolveAccessSecret } from "./auth/secret.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { systemClock, type Clock } from "./clock.js";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
+import { isUnavailableError } from "./errors.js";
 import { join } from "node:path";
 import type { Cache } from "./cache/cache.js";
 import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
@@ -70,6 +71,10 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     }
   } catch (err) {
     await database.close();
+    if (isUnavailableError(err)) {
+      const { code } = err as { code?: string };
+      throw new ConfigError(`Database.DataSource (DATABASE_URL): cannot reach the database at ${hostOf(dbConfig.dataSource)} (${code ?? "no answer"})`);
+    }
     throw err;
   }
   let backend: Cache;
@@ -101,6 +106,16 @@ export async function openStorage(config: Config, options: ServiceContextOptions
       return closed;
     },
   };
+}
+
+/** host:port of a data source, for messages; never the credentials. */
+function hostOf(dataSource: string): string {
+  try {
+    const u = new URL(dataSource);
+    return u.port ? `${u.hostname}:${u.port}` : u.hostname;
+  } catch {
+    return "the configured address";
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { connect, createServer, type Socket } from "node:net";
 
 /**
- * A TCP forwarder on a loopback port that a test can break: `cut` resets every connection and
+ * A TCP forwarder on a loopback port that a test can break: `cut` closes every connection and
  * refuses new ones, `stall` keeps connections open but forwards nothing (a hung backend),
  * `restore` forwards again.
  */
@@ -13,13 +13,15 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
+// Sockets are closed with destroy(), not resetAndDestroy(): on Node 20 the latter can leave the
+// process spinning in its exit clean-up.
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: "pass" | "reset" | "stall" = "pass";
   const pairs = new Set<[Socket, Socket]>();
   const held = new Set<Socket>();
   const server = createServer((client) => {
     client.on("error", () => client.destroy());
-    if (mode === "reset") return void client.resetAndDestroy();
+    if (mode === "reset") return void client.destroy();
     if (mode === "stall") {
       held.add(client);
       client.once("close", () => held.delete(client));
@@ -42,11 +44,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const dropAll = () => {
     for (const [a, b] of pairs) {
-      a.resetAndDestroy();
+      a.destroy();
       b.destroy();
     }
     pairs.clear();
-    for (const s of held) s.resetAndDestroy();
+    for (const s of held) s.destroy();
     held.clear();
   };
   return {

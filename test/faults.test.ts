@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
+import { SearchService } from "../src/gen/search/v1/search_pb.js";
+import { UserService } from "../src/gen/user/v1/user_pb.js";
+import { openStorage } from "../src/service-context.js";
+import { usernameKey } from "../src/user/cached-user-store.js";
+import { addUser } from "../src/user/manage-users.js";
+import {
+  checkRedis,
+  dropKeys,
+  memoryLogger,
+  resetDatabase,
+  startTestApp,
+  tempDir,
+  testConfig,
+  testDataSources,
+  testKeyPrefix,
+  testPasswordCost,
+  testRedisUrl,
+} from "./harness.js";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+
+const dir = tempDir();
+after(() => dir.remove());
+
+/** The same URL, reached through the proxy on loopback. */
+function via(url: string, proxy: TcpProxy): string {
+  const u = new URL(url);
+  u.hostname = "127.0.0.1";
+  u.port = String(proxy.port);
+  return u.toString();
+}
+
+function target(url: string, defaultPort: number): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: u.port === "" ? defaultPort : Number(u.port) };
+}
+
+async function timed<T>(p: Promise<T>): Promise<{ ms: number; result?: T; error?: ConnectError }> {
+  const t = performance.now();
+  try {
+    const result = await p;
+    return { ms: performance.now() - t, result };
+  } catch (err) {
+    return { ms: performance.now() - t, error: ConnectError.from(err) };
+  }
+}
+
+async function eventually(what: string, check: () => Promise<boolean>, ms = 8000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(100);
+  }
+  assert.fail(`${what} did not happen within ${ms} ms`);
+}
+
+const redisUrl = testRedisUrl();
+
+for (const { dialect, dataSource } of testDataSources(dir.path)) {
+  describe(`Redis faults (${dialect})`, { skip: redisUrl === undefined && "REDIS_URL is not set" }, () => {
+    const prefix = testKeyPrefix();
+    const { logger, lines } = memoryLogger();
+    const messages = (msg: string) => lines.filter((l) => JSON.parse(l).msg === msg).length;
+    let proxy: TcpProxy;
+    let redis: Redis;
+    let app: Awaited<ReturnType<typeof startTestApp>>;
+    let users: ReturnType<typeof createClient<typeof UserService>>;
+
+    before(async () => {
+      await checkRedis(redisUrl!);
+      redis = new Redis(redisUrl!, { keyPrefix: prefix });
+      proxy = await startTcpProxy(target(redisUrl!, 6379));
+      await resetDatabase(dataSource);
+      const config = testConfig(dir.path, { dataSource: dialect === "sqlite" ? `sqlite:${dir.path}/redis-faults.db` : dataSource, redisUrl: via(redisUrl!, proxy), keyPrefix: prefix });
+      const storage = await openStorage(config, { passwordCost: testPasswordCost, logger });
+      for (const name of ["alice", "bob"]) await addUser(storage, { username: name, password: `${name}-password` });
+      await storage.close();
+      app = await startTestApp(config, { logger });
+      users = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
+    });
+    after(async () => {
+      await app?.close();
+      await proxy?.close();
+      redis?.disconnect();
+      if (redisUrl) await dropKeys(redisUrl, prefix);
+    });
+
+    test("Redis unreachable: logins go straight to the database, one warning per outage, then caching resumes", async () => {
+      await users.login({ username: "alice", password: "alice-password" });
+      assert.notEqual(await redis.get(usernameKey("alice")), null, "cached while Redis is up");
+
+      proxy.cut();
+      for (let i = 0; i < 5; i++) {
+        const r = await timed(users.login({ username: i % 2 ? "alice" : "bob", password: i % 2 ? "alice-password" : "bob-password" }));
+        assert.equal(r.error, undefined, `login ${i} during the outage`);
+        assert.ok(r.ms < 2000, `login took ${r.ms} ms`);
+      }
+      assert.equal(messages("cache unavailable; serving from the database"), 1);
+
+      await redis.del(usernameKey("bob"));
+      proxy.restore();
+      await eventually("caching resumes", async () => {
+        await users.login({ username: "bob", password: "bob-password" });
+        return (await redis.get(usernameKey("bob"))) !== null;
+      });
+      assert.equal(messages("cache recovered"), 1);
+    });
+
+    test("Redis hung: logins still answer, bounded by the command timeout", async () => {
+      const outages = messages("cache unavailable; serving from the database");
+      proxy.stall();
+      const started = performance.now();
+      for (let i = 0; i < 4; i++) {
+        const r = await timed(users.login({ username: "bob", password: "bob-password" }));
+        assert.equal(r.error, undefined);
+        assert.ok(r.ms < 2000, `login took ${r.ms} ms`);
+      }
+      assert.ok(performance.now() - started < 4000);
+      assert.equal(messages("cache unavailable; serving from the database"), outages + 1, "an outage, logged once");
+      proxy.restore();
+      await eventually("caching resumes", async () => {
+        await redis.del(usernameKey("alice"));
+        await users.login({ username: "alice", password: "alice-password" });
+        return (await redis.get(usernameKey("alice"))) !== null;
+      });
+    });
+  });
+}
+
+const mysqlUrl = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+
+describe("database faults (MySQL)", { skip: mysqlUrl === undefined && "DATABASE_URL does not name a MySQL database" }, () => {
+  const { logger } = memoryLogger();
+  let proxy: TcpProxy;
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  let users: ReturnType<typeof createClient<typeof UserService>>;
+  let search: ReturnType<typeof createClient<typeof SearchService>>;
+
+  before(async () => {
+    await resetDatabase(mysqlUrl!);
+    proxy = await startTcpProxy(target(mysqlUrl!, 3306));
+    const config = testConfig(dir.path, { dataSource: via(mysqlUrl!, proxy) });
+    const storage = await openStorage(config, { passwordCost: testPasswordCost });
+    for (const name of ["alice", "dave", "erin"]) await addUser(storage, { username: name, password: `${name}-password` });
+    await storage.close();
+    app = await startTestApp(config, { logger });
+    users = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
+    search = createClient(SearchService, createConnectTransport({ baseUrl: app.searchUrl, httpVersion: "1.1" }));
+  });
+  after(async () => {
+    await app?.close();
+    await proxy?.close();
+  });
+
+  test("database down: Login is unavailable (503) fast, auth checks keep working, and it recovers", async () => {
+    const { accessToken } = await users.login({ username: "alice", password: "alice-password" });
+    const auth = { headers: { authorization: accessToken } };
+
+    proxy.cut();
+    const cold = await timed(users.login({ username: "dave", password: "dave-password" }));
+    assert.equal(cold.error?.code, Code.Unavailable);
+    assert.ok(cold.ms < 3000, `took ${cold.ms} ms`);
+    const res = await fetch(`${app.userUrl}/user.v1.UserService/Login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "erin", password: "erin-password" }),
+    });
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), { code: "unavailable", message: "service unavailable, try again later" });
+
+    // no database is needed to check a token
+    await search.ping({});
+    const denied = await timed(search.do({ name: "go-zero" }, { headers: { authorization: "Bearer nope" } }));
+    assert.equal(denied.error?.code, Code.Unauthenticated);
+    const lookup = await timed(search.do({ name: "go-zero" }, auth));
+    assert.equal(lookup.error?.code, Code.Unavailable, "the token passed; the book lookup needs the database");
+    // a user in the cache can still log in
+    assert.equal((await timed(users.login({ username: "alice", password: "alice-password" }))).error, undefined);
+
+    proxy.restore();
+    await eventually("Login works again", async () => (await timed(users.login({ username: "dave", password: "dave-password" }))).error === undefined);
+    assert.equal((await search.do({ name: "go-zero" }, auth)).count, 100n);
+  });
+
+  test("database hung: Login is unavailable within the query deadline (about 2 s)", async () => {
+    proxy.stall();
+    const r = await timed(users.login({ username: "erin", password: "erin-password" }));
+    assert.equal(r.error?.code, Code.Unavailable);
+    assert.ok(r.ms >= 1500 && r.ms < 3500, `took ${r.ms} ms`);
+    proxy.restore();
+    await eventually("Login works again", async () => (await timed(users.login({ username: "erin", password: "erin-password" }))).error === undefined);
+  });
+});
