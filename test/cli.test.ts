@@ -93,6 +93,10 @@ describe("bookstore command", () => {
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /^bookstore: wrong number of arguments\nusage:/);
 
+    const noCache = await run(["user", "passwd", "alice"], { cwd, env: { REDIS_URL: "redis://127.0.0.1:1/0" }, stdin: "changed-password\n" });
+    assert.equal(noCache.code, 1);
+    assert.match(noCache.stderr, /^bookstore: the cache cannot be reached, so nothing was changed\n$/m);
+
     const migrate = await run(["migrate"], { cwd });
     assert.equal(migrate.code, 0, migrate.stderr);
     assert.equal(migrate.stdout, "database is up to date\n");
