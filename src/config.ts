@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
 
 /**
  * The whole configuration, as frozen plain data. Keys in YAML use go-zero's names
@@ -50,7 +51,7 @@ export interface Config {
   readonly limits: {
     /** Largest request message accepted, in bytes. */
     readonly readMaxBytes: number;
-  };
+  } & ServerLimits;
 }
 
 /** A configuration problem, reported as one line naming the key; never a secret's value. */
@@ -76,7 +77,7 @@ export const defaultConfig: Config = deepFreeze({
   cacheRedis: { url: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
   cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
-  limits: { readMaxBytes: 64 * 1024 },
+  limits: { readMaxBytes: 64 * 1024, ...defaultServerLimits },
 });
 
 const maxAccessExpire = 366 * 24 * 3600;
@@ -112,7 +113,15 @@ const schema = {
     MaxEntries: ["cache.maxEntries", "entries"],
   },
   Log: { Level: ["log.level", "logLevel"] },
-  Limits: { ReadMaxBytes: ["limits.readMaxBytes", "size"] },
+  Limits: {
+    ReadMaxBytes: ["limits.readMaxBytes", "size"],
+    MaxHeaderBytes: ["limits.maxHeaderBytes", "headerSize"],
+    HeadersTimeout: ["limits.headersTimeoutMs", "millis"],
+    RequestTimeout: ["limits.requestTimeoutMs", "millis"],
+    IdleTimeout: ["limits.idleTimeoutMs", "millis"],
+    MaxConcurrentStreams: ["limits.maxConcurrentStreams", "streams"],
+    MaxConnections: ["limits.maxConnections", "connections"],
+  },
 } as const;
 
 type Kind =
@@ -127,7 +136,10 @@ type Kind =
   | "poolSize"
   | "millis"
   | "seconds"
-  | "entries";
+  | "entries"
+  | "headerSize"
+  | "streams"
+  | "connections";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -231,6 +243,12 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       return readInteger(v, where, 1, 30 * 24 * 3600);
     case "entries":
       return readInteger(v, where, 1, 10_000_000);
+    case "headerSize":
+      return readInteger(v, where, 4096, 1024 * 1024);
+    case "streams":
+      return readInteger(v, where, 1, 10_000);
+    case "connections":
+      return readInteger(v, where, 1, 1_000_000);
     case "logLevel":
       if (typeof v !== "string" || !logLevels.has(v)) {
         throw new ConfigError(`config: ${where} must be one of ${[...logLevels].join(", ")}`);

@@ -2,6 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "./logger.js";
+import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
 
 /** A request handler that serves both the HTTP/1.1 and the HTTP/2 compatibility API. */
 export type NodeHandler = (
@@ -20,28 +21,6 @@ export interface PortServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Limits applied to every connection; each bounds what one client can hold. */
-export interface ServerLimits {
-  /** Time to receive a request's headers (HTTP/1.1), and the first bytes of a connection. */
-  headersTimeoutMs: number;
-  /** Time to receive a whole request (HTTP/1.1). */
-  requestTimeoutMs: number;
-  /** Largest request head, in bytes. */
-  maxHeaderBytes: number;
-  /** Concurrent streams per HTTP/2 connection. */
-  maxConcurrentStreams: number;
-  /** Idle time before a connection is closed. */
-  idleTimeoutMs: number;
-}
-
-export const defaultServerLimits: ServerLimits = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  maxHeaderBytes: 16 * 1024,
-  maxConcurrentStreams: 128,
-  idleTimeoutMs: 60_000,
-};
-
 const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /**
@@ -57,10 +36,13 @@ export function createPortServer(handler: NodeHandler, options: { logger: Logger
       requestTimeout: limits.requestTimeoutMs,
       maxHeaderSize: limits.maxHeaderBytes,
       keepAliveTimeout: 5_000,
+      // how often the two timeouts above are checked (Node's default is every 30 s)
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
     },
     handler as http.RequestListener,
   );
   h1.timeout = limits.idleTimeoutMs;
+  h1.maxConnections = limits.maxConnections;
   const h2 = http2.createServer(
     {
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, webcrypto } from "node:crypto";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
 import { epochSeconds, type Clock } from "../clock.js";
+import { parseStrictJsonObject } from "./strict-json.js";
 import { isCanonicalCompactJws } from "./token-syntax.js";
 
 /** The verified claims of an access token, copied field by field from the payload. */
@@ -54,9 +55,11 @@ export interface TokenService {
 export const clockToleranceSeconds = 30;
 
 /**
- * Creates the token service. The key is imported once; verification pins HS256, requires
- * `exp`, refuses an `aud` (none is configured, RFC 7519 section 4.1.3), a lifetime beyond
- * `accessExpire`, and an `iat` in the future.
+ * Creates the token service. The key is imported once. Verification first checks the token's
+ * syntax (canonical base64url, size) and parses header and payload strictly (no duplicate
+ * members, bounded depth), then pins HS256, requires `exp`, refuses `aud` and `iss` (none is
+ * configured, RFC 7519 section 4.1.3), a lifetime beyond `accessExpire`, and an `iat` in the
+ * future.
  *
  * @example
  * const tokens = await createTokenService({ secret, accessExpire: 86400, clock: systemClock });
@@ -91,18 +94,20 @@ export async function createTokenService(options: {
     },
 
     async verify(token) {
+      // Everything an attacker controls is checked strictly before any cryptography.
       if (!isCanonicalCompactJws(token)) throw new TokenError("malformed");
-      let payload: Record<string, unknown>;
-      let header: Record<string, unknown>;
+      const [h, p] = token.split(".", 2) as [string, string];
+      const header = parseStrictJsonObject(Buffer.from(h, "base64url"));
+      const payload = parseStrictJsonObject(Buffer.from(p, "base64url"));
+      if (header === undefined || payload === undefined) throw new TokenError("malformed");
+      if (header.alg !== "HS256") throw new TokenError("bad_algorithm");
       try {
-        const result = await jwtVerify(token, key, {
+        await jwtVerify(token, key, {
           algorithms: ["HS256"],
           requiredClaims: ["exp"],
           clockTolerance: clockToleranceSeconds,
           currentDate: new Date(clock.now()),
         });
-        payload = result.payload as Record<string, unknown>;
-        header = result.protectedHeader as Record<string, unknown>;
       } catch (err) {
         // jose's claim errors carry the payload: keep only the kind.
         throw new TokenError(rejectionOf(err));
@@ -131,7 +136,8 @@ function readClaims(
   if (header.typ !== undefined && (typeof header.typ !== "string" || header.typ.toUpperCase() !== "JWT")) {
     throw new TokenError("bad_claims");
   }
-  if (Object.hasOwn(payload, "aud")) throw new TokenError("bad_claims");
+  // claims this service never issues and has no configuration to check
+  if (Object.hasOwn(payload, "aud") || Object.hasOwn(payload, "iss")) throw new TokenError("bad_claims");
   const { exp, iat, userId, jti } = payload;
   if (typeof exp !== "number" || !Number.isSafeInteger(exp)) throw new TokenError("bad_claims");
   if (iat !== undefined && (typeof iat !== "number" || !Number.isSafeInteger(iat))) throw new TokenError("bad_claims");
