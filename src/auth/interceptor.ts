@@ -34,13 +34,15 @@ export function createAuthInterceptor(options: {
   return (next) => async (req) => {
     if (policies.get(req.method) === "public") return next(req);
     const header = req.header.get("authorization");
+    let token: string | undefined;
     try {
-      const claims = await tokens.verify(tokenFromHeader(header));
-      req.contextValues.set(claimsKey, claims);
+      token = tokenFromHeader(header);
+      req.contextValues.set(claimsKey, await tokens.verify(token));
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      const tagged = token ?? header;
       logger.warn(
-        { reason: err.reason, method: `${req.service.typeName}/${req.method.name}`, tokenTag: header ? tokenTag(header) : undefined },
+        { reason: err.reason, method: `${req.service.typeName}/${req.method.name}`, tokenTag: tagged ? tokenTag(tagged) : undefined },
         "access token rejected",
       );
       const refusal = toConnectError(new AppError("token_invalid"));
