@@ -74,11 +74,8 @@ export function createPortServer(handler: NodeHandler, options: { logger: Logger
     socket.once("close", () => sniffing.delete(socket));
   });
   h1.on("clientError", (err: NodeJS.ErrnoException, socket) => {
-    if (err.code !== "ECONNRESET" && socket.writable) {
-      socket.end(err.code === "HPE_HEADER_OVERFLOW" ? "HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n" : "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
-    } else {
-      socket.destroy();
-    }
+    if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
+    socket.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
 
   let closing: Promise<void> | undefined;
@@ -146,6 +143,12 @@ function sniffProtocol(socket: Socket, timeoutMs: number, route: (isHttp2: boole
   socket.on("data", onData);
   socket.on("error", onError);
   socket.on("close", stop);
+}
+
+function clientErrorStatus(code: string | undefined): string {
+  if (code === "HPE_HEADER_OVERFLOW") return "431 Request Header Fields Too Large";
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return "408 Request Timeout";
+  return "400 Bad Request";
 }
 
 function delay(ms: number): Promise<void> {
