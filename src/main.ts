@@ -1,6 +1,7 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
+import { withProbes } from "./health/http-probes.js";
 import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
 import { createServiceContext, type ServiceContext, type ServiceContextOptions } from "./service-context.js";
 
@@ -32,6 +33,7 @@ export async function startBookstore(
   const servers: PortServer[] = [];
   const ports: Partial<Record<ServiceName, number>> = {};
   const close = async (graceMs?: number) => {
+    ctx.health.shutDown();
     await Promise.all(servers.map((s) => s.close(graceMs)));
     await ctx.close();
   };
@@ -46,7 +48,7 @@ export async function startBookstore(
         // `"count": "0"` rather than nothing: what curl users of the tutorial expect
         jsonOptions: { alwaysEmitImplicit: true },
       }) as NodeHandler;
-      const server = createPortServer(handler, { logger: ctx.logger, limits: config.limits });
+      const server = createPortServer(withProbes(handler, ctx.health), { logger: ctx.logger, limits: config.limits });
       servers.push(server);
       ports[name] = await server.listen(wanted[name], config.host);
       ctx.logger.info({ service: name, host: config.host, port: ports[name] }, "listening");

@@ -3,7 +3,9 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createAuthInterceptor } from "./auth/interceptor.js";
 import { resolvePolicies } from "./auth/policy.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
+import { Health } from "./gen/health/v1/health_pb.js";
 import { SearchService } from "./gen/search/v1/search_pb.js";
+import { createHealthService } from "./health/health-service.js";
 import { UserService } from "./gen/user/v1/user_pb.js";
 import { createSearchService } from "./search/search-service.js";
 import type { ServiceContext } from "./service-context.js";
@@ -21,6 +23,12 @@ export const services: Readonly<
 };
 
 /**
+ * Infrastructure every port serves, public by explicit policy: their .proto files come from npm
+ * packages and cannot carry our option.
+ */
+export const publicInfrastructure: ReadonlySet<string> = new Set([Health.typeName]);
+
+/**
  * The routes and interceptors for one service: the same pair serves a real port
  * (`connectNodeAdapter`) and an in-memory transport (`createRouterTransport`). Resolving the
  * auth policy of every method happens here and throws if one cannot be resolved.
@@ -30,9 +38,12 @@ export function createServiceRoutes(
   name: ServiceName,
 ): { routes: (router: ConnectRouter) => void; interceptors: Interceptor[] } {
   const { desc, register } = services[name];
-  const policies = resolvePolicies([desc]);
+  const policies = resolvePolicies([desc, Health], publicInfrastructure);
   return {
-    routes: (router) => register(router, ctx),
+    routes: (router) => {
+      register(router, ctx);
+      router.service(Health, createHealthService(ctx.health, [desc.typeName]));
+    },
     interceptors: [createErrorInterceptor(ctx.logger), createAuthInterceptor({ policies, tokens: ctx.tokens, logger: ctx.logger })],
   };
 }

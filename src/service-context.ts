@@ -11,6 +11,8 @@ import { createRedisCache } from "./cache/redis-cache.js";
 import { createResilientCache } from "./cache/resilient-cache.js";
 import { openDatabase, type DatabaseHandle } from "./db/connect.js";
 import { withDeadline } from "./db/deadline.js";
+import { sql } from "kysely";
+import { createHealthState, type HealthState } from "./health/health-state.js";
 import { migrateToLatest } from "./db/migrations.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBookStore, type BookStore } from "./search/book-store.js";
@@ -32,6 +34,8 @@ export interface ServiceContext {
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
   readonly tokens: TokenService;
+  /** Readiness: the database answering, and not shutting down. */
+  readonly health: HealthState;
   /** Closes everything opened here; safe to call twice. */
   close(): Promise<void>;
 }
@@ -46,10 +50,12 @@ export interface ServiceContextOptions {
   passwordCost?: number;
   /** Called with each SQL statement run; tests count database round trips with it. */
   onQuery?: (sql: string) => void;
+  /** How often readiness checks the database, in milliseconds (default 2000). */
+  healthIntervalMs?: number;
 }
 
 /** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
-export type StorageContext = Omit<ServiceContext, "tokens">;
+export type StorageContext = Omit<ServiceContext, "tokens" | "health">;
 
 /**
  * Opens the database (migrating it when configured to) and the stores on it. On failure,
@@ -131,5 +137,19 @@ export async function createServiceContext(config: Config, options: ServiceConte
   const clock = options.clock ?? systemClock;
   const tokens = await createTokenService({ secret, accessExpire: config.auth.accessExpire, clock });
   const storage = await openStorage(config, { ...options, clock });
-  return { ...storage, tokens };
+  const ping = withDeadline({ ping: () => sql`select 1`.execute(storage.database.db) }, config.database.queryTimeoutMs);
+  const health = createHealthState({
+    check: () => ping.ping().then(() => true),
+    intervalMs: options.healthIntervalMs ?? 2000,
+    logger: storage.logger,
+  });
+  return {
+    ...storage,
+    tokens,
+    health,
+    close() {
+      health.close();
+      return storage.close();
+    },
+  };
 }

@@ -39,10 +39,15 @@ export function resolvePolicy(method: DescMethod): ResolvedPolicy {
  * Resolves the policy of every method of the given services, at start-up. Throws
  * {@link PolicyError} naming the first method that cannot be resolved.
  */
-export function resolvePolicies(services: readonly DescService[]): ReadonlyMap<DescMethod, ResolvedPolicy> {
+export function resolvePolicies(
+  services: readonly DescService[],
+  /** Services whose .proto we do not own (health, reflection), declared public here by name. */
+  publicServices: ReadonlySet<string> = new Set(),
+): ReadonlyMap<DescMethod, ResolvedPolicy> {
   const table = new Map<DescMethod, ResolvedPolicy>();
   for (const service of services) {
-    for (const method of service.methods) table.set(method, resolvePolicy(method));
+    const isPublic = publicServices.has(service.typeName);
+    for (const method of service.methods) table.set(method, isPublic ? "public" : resolvePolicy(method));
   }
   return table;
 }

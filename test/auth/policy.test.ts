@@ -11,17 +11,21 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import { combinePolicy, PolicyError, resolvePolicies, resolvePolicy } from "../../src/auth/policy.js";
 import { default_policy, file_auth_v1_auth, policy, Policy } from "../../src/gen/auth/v1/auth_pb.js";
-import { services } from "../../src/routes.js";
+import { Health } from "../../src/gen/health/v1/health_pb.js";
+import { publicInfrastructure, services } from "../../src/routes.js";
 
 describe("auth policy of every served method", () => {
   const expected: Record<string, "required" | "public"> = {
     "user.v1.UserService/Login": "public",
     "search.v1.SearchService/Do": "required",
     "search.v1.SearchService/Ping": "public",
+    "grpc.health.v1.Health/Check": "public",
+    "grpc.health.v1.Health/Watch": "public",
+    "grpc.health.v1.Health/List": "public",
   };
 
   test("matches the table, and the table lists every method", () => {
-    const table = resolvePolicies(Object.values(services).map((s) => s.desc));
+    const table = resolvePolicies([...Object.values(services).map((s) => s.desc), Health], publicInfrastructure);
     const actual = Object.fromEntries([...table].map(([m, p]) => [`${m.parent.typeName}/${m.name}`, p]));
     assert.deepEqual(actual, expected);
   });
