@@ -6,6 +6,7 @@ import { createErrorInterceptor } from "./error-interceptor.js";
 import { Health } from "./gen/health/v1/health_pb.js";
 import { SearchService } from "./gen/search/v1/search_pb.js";
 import { createHealthService } from "./health/health-service.js";
+import { reflectionServices, ServerReflectionV1, ServerReflectionV1alpha } from "./reflection/reflection-service.js";
 import { UserService } from "./gen/user/v1/user_pb.js";
 import { createSearchService } from "./search/search-service.js";
 import type { ServiceContext } from "./service-context.js";
@@ -26,7 +27,16 @@ export const services: Readonly<
  * Infrastructure every port serves, public by explicit policy: their .proto files come from npm
  * packages and cannot carry our option.
  */
-export const publicInfrastructure: ReadonlySet<string> = new Set([Health.typeName]);
+export const publicInfrastructure: ReadonlySet<string> = new Set([
+  Health.typeName,
+  ServerReflectionV1.typeName,
+  ServerReflectionV1alpha.typeName,
+]);
+
+/** Every service a port serves: its own, health, and reflection (v1 and v1alpha). */
+export function portServices(name: ServiceName): DescService[] {
+  return [services[name].desc, Health, ServerReflectionV1, ServerReflectionV1alpha];
+}
 
 /**
  * The routes and interceptors for one service: the same pair serves a real port
@@ -38,11 +48,15 @@ export function createServiceRoutes(
   name: ServiceName,
 ): { routes: (router: ConnectRouter) => void; interceptors: Interceptor[] } {
   const { desc, register } = services[name];
-  const policies = resolvePolicies([desc, Health], publicInfrastructure);
+  const served = portServices(name);
+  const policies = resolvePolicies(served, publicInfrastructure);
+  const reflection = reflectionServices(served);
   return {
     routes: (router) => {
       register(router, ctx);
       router.service(Health, createHealthService(ctx.health, [desc.typeName]));
+      router.service(ServerReflectionV1, reflection.v1);
+      router.service(ServerReflectionV1alpha, reflection.v1alpha);
     },
     interceptors: [createErrorInterceptor(ctx.logger), createAuthInterceptor({ policies, tokens: ctx.tokens, logger: ctx.logger })],
   };
