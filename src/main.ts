@@ -48,7 +48,7 @@ export async function startBookstore(
         // `"count": "0"` rather than nothing: what curl users of the tutorial expect
         jsonOptions: { alwaysEmitImplicit: true },
       }) as NodeHandler;
-      const server = createPortServer(withProbes(handler, ctx.health), { logger: ctx.logger, limits: config.limits });
+      const server = createPortServer(withProbes(handler, ctx.health, ctx.metrics), { logger: ctx.logger, limits: config.limits });
       servers.push(server);
       ports[name] = await server.listen(wanted[name], config.host);
       ctx.logger.info({ service: name, host: config.host, port: ports[name] }, "listening");

@@ -3,6 +3,7 @@ import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createAuthInterceptor } from "./auth/interceptor.js";
 import { resolvePolicies } from "./auth/policy.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
+import { createAccessLogInterceptor } from "./observability/access-log.js";
 import { Health } from "./gen/health/v1/health_pb.js";
 import { SearchService } from "./gen/search/v1/search_pb.js";
 import { createHealthService } from "./health/health-service.js";
@@ -58,6 +59,10 @@ export function createServiceRoutes(
       router.service(ServerReflectionV1, reflection.v1);
       router.service(ServerReflectionV1alpha, reflection.v1alpha);
     },
-    interceptors: [createErrorInterceptor(ctx.logger), createAuthInterceptor({ policies, tokens: ctx.tokens, logger: ctx.logger })],
+    interceptors: [
+      createAccessLogInterceptor(ctx.logger, ctx.metrics),
+      createErrorInterceptor(ctx.logger),
+      createAuthInterceptor({ policies, tokens: ctx.tokens, logger: ctx.logger, onReject: ctx.metrics.authFailure }),
+    ],
   };
 }

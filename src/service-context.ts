@@ -13,6 +13,7 @@ import { openDatabase, type DatabaseHandle } from "./db/connect.js";
 import { withDeadline } from "./db/deadline.js";
 import { sql } from "kysely";
 import { createHealthState, type HealthState } from "./health/health-state.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { migrateToLatest } from "./db/migrations.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBookStore, type BookStore } from "./search/book-store.js";
@@ -30,6 +31,7 @@ export interface ServiceContext {
   readonly database: DatabaseHandle;
   /** The serving-path cache: misses, never throws, while its backend is down. */
   readonly cache: Cache;
+  readonly metrics: Metrics;
   readonly users: UserStore;
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
@@ -52,6 +54,7 @@ export interface ServiceContextOptions {
   onQuery?: (sql: string) => void;
   /** How often readiness checks the database, in milliseconds (default 2000). */
   healthIntervalMs?: number;
+  metrics?: Metrics;
 }
 
 /** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
@@ -96,6 +99,7 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     });
   }
   const cache = createResilientCache(backend, logger);
+  const metrics = options.metrics ?? createMetrics();
   const deadline = dbConfig.queryTimeoutMs;
   let closed: Promise<void> | undefined;
   return {
@@ -104,7 +108,11 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     clock,
     database,
     cache,
-    users: createCachedUserStore(withDeadline(createUserStore(database.db), deadline), cache, cacheConfig),
+    metrics,
+    users: createCachedUserStore(withDeadline(createUserStore(database.db), deadline), cache, {
+      ...cacheConfig,
+      onLookup: metrics.cacheLookup,
+    }),
     books: withDeadline(createBookStore(database.db), deadline),
     passwords: createPasswordHasher({ cost: options.passwordCost }),
     close() {
@@ -136,7 +144,7 @@ export async function createServiceContext(config: Config, options: ServiceConte
   });
   const clock = options.clock ?? systemClock;
   const tokens = await createTokenService({ secret, accessExpire: config.auth.accessExpire, clock });
-  const storage = await openStorage(config, { ...options, clock });
+  const storage = await openStorage(config, { ...options, clock, metrics: options.metrics ?? createMetrics({ process: true }) });
   const ping = withDeadline({ ping: () => sql`select 1`.execute(storage.database.db) }, config.database.queryTimeoutMs);
   const health = createHealthState({
     check: () => ping.ping().then(() => true),

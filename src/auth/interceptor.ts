@@ -29,8 +29,10 @@ export function createAuthInterceptor(options: {
   policies: ReadonlyMap<DescMethod, ResolvedPolicy>;
   tokens: Pick<TokenService, "verify">;
   logger: Logger;
+  /** Told the reason of each refusal (for metrics). */
+  onReject?: (reason: TokenError["reason"]) => void;
 }): Interceptor {
-  const { policies, tokens, logger } = options;
+  const { policies, tokens, logger, onReject } = options;
   return (next) => async (req) => {
     if (policies.get(req.method) === "public") return next(req);
     const header = req.header.get("authorization");
@@ -40,6 +42,7 @@ export function createAuthInterceptor(options: {
       req.contextValues.set(claimsKey, await tokens.verify(token));
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
+      onReject?.(err.reason);
       const tagged = token ?? header;
       logger.warn(
         { reason: err.reason, method: `${req.service.typeName}/${req.method.name}`, tokenTag: tagged ? tokenTag(tagged) : undefined },

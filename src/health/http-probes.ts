@@ -1,15 +1,30 @@
 import type { NodeHandler } from "../server.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { HealthState } from "./health-state.js";
 
 /**
  * Adds plain HTTP probes in front of the RPC handler, for load balancers and Kubernetes:
  * `GET /healthz` answers 200 while the process runs (liveness); `GET /readyz` answers 200 while
- * it can serve and 503 while its database is down or it is shutting down (readiness).
+ * it can serve and 503 while its database is down or it is shutting down (readiness);
+ * `GET /metrics` gives the Prometheus metrics.
  */
-export function withProbes(handler: NodeHandler, health: HealthState): NodeHandler {
+export function withProbes(handler: NodeHandler, health: HealthState, metrics?: Metrics): NodeHandler {
   return (req, res) => {
     if (req.method === "GET" || req.method === "HEAD") {
       const path = req.url?.split("?")[0];
+      if (path === "/metrics" && metrics !== undefined) {
+        metrics.render().then(
+          (text) => {
+            res.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" });
+            res.end(text);
+          },
+          () => {
+            res.writeHead(500);
+            res.end();
+          },
+        );
+        return;
+      }
       if (path === "/healthz" || path === "/readyz") {
         const ok = path === "/healthz" || health.status() === "serving";
         const body = ok ? "ok\n" : "not ready\n";

@@ -20,7 +20,7 @@ export const idKey = (id: number) => `cache:user:id:${id}`;
 export function createCachedUserStore(
   store: UserStore,
   cache: Cache,
-  options: { expiry: number; notFoundExpiry: number; random?: () => number },
+  options: { expiry: number; notFoundExpiry: number; random?: () => number; onLookup?: (result: "hit" | "miss") => void },
 ): UserStore {
   const flight = createSingleFlight();
   const ttl = () => jitter(options.expiry, options.random);
@@ -63,11 +63,18 @@ export function createCachedUserStore(
     findByUsername: (username) =>
       flight(usernameKey(username), async () => {
         const cached = await cache.get(usernameKey(username));
-        if (cached === notFound) return undefined;
+        if (cached === notFound) {
+          options.onLookup?.("hit");
+          return undefined;
+        }
         if (cached !== undefined && /^\d+$/.test(cached)) {
           const row = await findById(Number(cached));
-          if (row !== undefined && row.username === username) return row;
+          if (row !== undefined && row.username === username) {
+            options.onLookup?.("hit");
+            return row;
+          }
         }
+        options.onLookup?.("miss");
         const row = await store.findByUsername(username);
         if (row === undefined) {
           await cache.set(usernameKey(username), notFound, options.notFoundExpiry);

@@ -1,0 +1,56 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { claimsKey } from "../auth/context.js";
+import type { Logger } from "../logger.js";
+import type { Metrics } from "./metrics.js";
+
+/** The wire protocol of a call, from its content type. */
+function protocolOf(contentType: string | null): string {
+  if (contentType === null) return "connect";
+  if (contentType.startsWith("application/grpc-web")) return "grpcweb";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+const codeName = (code: Code) => Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+
+/**
+ * The outermost interceptor: one structured access-log line per call (method, protocol, code,
+ * duration, the caller's userId once authenticated, request id; never a header or a token) and
+ * the call metrics. The request id is the caller's `x-request-id` when it sends a sane one,
+ * otherwise a fresh one; either way it is returned in the `x-request-id` response header.
+ */
+export function createAccessLogInterceptor(logger: Logger, metrics: Metrics): Interceptor {
+  return (next) => async (req) => {
+    const started = process.hrtime.bigint();
+    const sent = req.header.get("x-request-id");
+    const requestId = sent !== null && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
+    const method = `${req.service.typeName}/${req.method.name}`;
+    const finish = (code: string) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.call(method, code, seconds);
+      logger.info(
+        {
+          method,
+          protocol: protocolOf(req.header.get("content-type")),
+          code,
+          ms: Math.round(seconds * 1e6) / 1e3,
+          userId: req.contextValues.get(claimsKey)?.userId,
+          requestId,
+        },
+        "rpc",
+      );
+    };
+    try {
+      const res = await next(req);
+      res.header.set("x-request-id", requestId);
+      finish("ok");
+      return res;
+    } catch (err) {
+      const e = ConnectError.from(err);
+      e.metadata.set("x-request-id", requestId);
+      finish(codeName(e.code));
+      throw e;
+    }
+  };
+}

@@ -1,0 +1,68 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+
+/** What the server counts; rendered in the Prometheus text format at `GET /metrics`. */
+export interface Metrics {
+  /** One finished call: `method` as `package.Service/Method`, `code` a Connect code name or "ok". */
+  call(method: string, code: string, seconds: number): void;
+  /** A refused token, by reason (missing, malformed, bad_signature, expired, ...). */
+  authFailure(reason: string): void;
+  /** A user lookup answered by the cache ("hit") or the database ("miss"). */
+  cacheLookup(result: "hit" | "miss"): void;
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+/** Creates the metrics of one process, in a registry of their own; `process` adds Node's own. */
+export function createMetrics(options: { process?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.process) collectDefaultMetrics({ register: registry });
+  const requests = new Counter({
+    name: "rpc_requests_total",
+    help: "RPC calls by method and result code",
+    labelNames: ["method", "code"],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: "rpc_request_duration_seconds",
+    help: "RPC call latency by method",
+    labelNames: ["method"],
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const authFailures = new Counter({
+    name: "auth_failures_total",
+    help: "Refused access tokens by reason",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
+  const cache = new Counter({
+    name: "user_cache_lookups_total",
+    help: "User lookups answered by the cache (hit) or the database (miss)",
+    labelNames: ["result"],
+    registers: [registry],
+  });
+  const logins = new Counter({
+    name: "login_total",
+    help: "Login outcomes: success, bad_credentials, invalid_argument, unavailable, error",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
+  const loginOutcome: Record<string, string> = {
+    ok: "success",
+    unauthenticated: "bad_credentials",
+    invalid_argument: "invalid_argument",
+    unavailable: "unavailable",
+    resource_exhausted: "invalid_argument",
+  };
+  return {
+    call(method, code, seconds) {
+      requests.inc({ method, code });
+      duration.observe({ method }, seconds);
+      if (method === "user.v1.UserService/Login") logins.inc({ outcome: loginOutcome[code] ?? "error" });
+    },
+    authFailure: (reason) => authFailures.inc({ reason }),
+    cacheLookup: (result) => cache.inc({ result }),
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}
