@@ -10,6 +10,7 @@ import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage } from "./service-context.js";
 import { addUser, changePassword } from "./user/manage-users.js";
+import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
 const usage = `usage:
   bookstore serve [-f FILE] [--only user|search]   serve UserService (8888) and SearchService (8889)
@@ -18,6 +19,11 @@ const usage = `usage:
                                                    add a user; the password is read from stdin (one line)
   bookstore user passwd USERNAME [-f FILE]         change a password (stdin); takes effect at once
   bookstore user del USERNAME [-f FILE]            delete a user
+  bookstore login USERNAME [--save] [--url U] [--protocol connect|grpc|grpcweb]
+                                                   log in (password from stdin); print or save the token
+  bookstore search NAME [--token T] [--url U] [--protocol P]
+                                                   call SearchService.Do (token: --token, else the saved one)
+  bookstore ping [--url U] [--protocol P]          call SearchService.Ping
 environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT`;
 
 /** A mistake in the command line; printed with the usage, exit code 2. */
@@ -39,6 +45,10 @@ export async function main(argv: string[], io: { stdin: NodeJS.ReadableStream & 
         return await migrate(rest, io);
       case "user":
         return await user(rest, io);
+      case "login":
+      case "search":
+      case "ping":
+        return await client(command, rest, io);
       case undefined:
       case "help":
       case "-h":
@@ -146,6 +156,35 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
     return 0;
   } finally {
     await storage.close();
+  }
+}
+
+async function client(command: "login" | "search" | "ping", args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
+  const { values, positionals } = parse(
+    args,
+    { url: { type: "string" }, protocol: { type: "string" }, token: { type: "string" }, save: { type: "boolean" } },
+    command === "ping" ? 0 : 1,
+  );
+  const protocol = (values.protocol as string | undefined) ?? "connect";
+  if (protocol !== "connect" && protocol !== "grpc" && protocol !== "grpcweb") throw new UsageError("--protocol takes connect, grpc or grpcweb");
+  const url = (values.url as string | undefined) ?? (command === "login" ? "http://localhost:8888" : "http://localhost:8889");
+  const file = tokenFile(io.env);
+  try {
+    if (command === "login") {
+      const password = await readPassword(io.stdin, io.stderr);
+      const token = await loginCommand({ url, protocol, username: positionals[0]!, password, save: values.save ? file : undefined });
+      io.stdout.write(values.save ? `token saved to ${file}\n` : `${token}\n`);
+    } else if (command === "search") {
+      io.stdout.write((await searchCommand({ url, protocol, name: positionals[0]!, token: values.token as string | undefined, tokenFile: file })) + "\n");
+    } else {
+      await pingCommand({ url, protocol });
+      io.stdout.write("ok\n");
+    }
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof AppError) throw err;
+    io.stderr.write(`${describeCallError(err)}\n`);
+    return 1;
   }
 }
 

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { openStorage } from "../src/service-context.js";
+import { addUser } from "../src/user/manage-users.js";
+import { startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+
+const bin = resolve("bin/bookstore.js");
+
+function run(args: string[], env: Record<string, string>, stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+describe("the typed client commands: bookstore login / search / ping", () => {
+  const dir = tempDir();
+  const config = testConfig(dir.path);
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  before(async () => {
+    const storage = await openStorage(config, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "alice", password: "alice-password" });
+    await storage.close();
+    app = await startTestApp(config);
+  });
+  after(async () => {
+    await app.close();
+    dir.remove();
+  });
+
+  for (const protocol of ["connect", "grpc", "grpcweb"]) {
+    test(`--protocol ${protocol}`, async () => {
+      const env = { BOOKSTORE_TOKEN_FILE: join(dir.path, `token-${protocol}`) };
+      const p = ["--protocol", protocol];
+      const login = await run(["login", "alice", "--url", app.userUrl, ...p], env, "alice-password\n");
+      assert.equal(login.code, 0, login.stderr);
+      assert.match(login.stdout, /^eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
+
+      const noToken = await run(["search", "go-zero", "--url", app.searchUrl, ...p], env);
+      assert.equal(noToken.code, 1);
+      assert.equal(noToken.stderr, "unauthenticated: invalid or missing access token\n");
+
+      const withToken = await run(["search", "go-zero", "--token", login.stdout.trim(), "--url", app.searchUrl, ...p], env);
+      assert.equal(withToken.code, 0, withToken.stderr);
+      assert.deepEqual(JSON.parse(withToken.stdout), { name: "go-zero", count: "100" });
+
+      const saved = await run(["login", "alice", "--save", "--url", app.userUrl, ...p], env, "alice-password\n");
+      assert.equal(saved.stdout, `token saved to ${env.BOOKSTORE_TOKEN_FILE}\n`);
+      assert.equal(statSync(env.BOOKSTORE_TOKEN_FILE).mode & 0o777, 0o600);
+      const fromFile = await run(["search", "nothing", "--url", app.searchUrl, ...p], env);
+      assert.deepEqual(JSON.parse(fromFile.stdout), { name: "nothing", count: "0" });
+
+      const ping = await run(["ping", "--url", app.searchUrl, ...p], env);
+      assert.deepEqual([ping.code, ping.stdout], [0, "ok\n"]);
+
+      const wrong = await run(["login", "alice", "--url", app.userUrl, ...p], env, "wrong-password\n");
+      assert.deepEqual([wrong.code, wrong.stderr], [1, "unauthenticated: invalid username or password\n"]);
+    });
+  }
+
+  test("usage mistakes and unreachable servers", async () => {
+    const bad = await run(["search", "x", "--protocol", "carrier-pigeon"], {});
+    assert.equal(bad.code, 2);
+    const down = await run(["ping", "--url", "http://127.0.0.1:1"], {});
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /^unavailable: /);
+  });
+});
