@@ -48,6 +48,10 @@ export interface Config {
     readonly maxEntries: number;
   };
   readonly log: { readonly level: string };
+  /** Browser origins allowed to call the services (CORS); empty: none. */
+  readonly cors: { readonly allowedOrigins: readonly string[] };
+  /** TLS: with both set, every port speaks HTTPS, negotiating HTTP/2 or HTTP/1.1 by ALPN. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string };
   readonly limits: {
     /** Largest request message accepted, in bytes. */
     readonly readMaxBytes: number;
@@ -77,6 +81,8 @@ export const defaultConfig: Config = deepFreeze({
   cacheRedis: { url: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
   cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
+  cors: { allowedOrigins: [] },
+  tls: { certFile: "", keyFile: "" },
   limits: { readMaxBytes: 64 * 1024, ...defaultServerLimits },
 });
 
@@ -113,6 +119,9 @@ const schema = {
     MaxEntries: ["cache.maxEntries", "entries"],
   },
   Log: { Level: ["log.level", "logLevel"] },
+  Cors: { AllowedOrigins: ["cors.allowedOrigins", "origins"] },
+  CertFile: ["tls.certFile", "string"],
+  KeyFile: ["tls.keyFile", "string"],
   Limits: {
     ReadMaxBytes: ["limits.readMaxBytes", "size"],
     MaxHeaderBytes: ["limits.maxHeaderBytes", "headerSize"],
@@ -139,7 +148,8 @@ type Kind =
   | "entries"
   | "headerSize"
   | "streams"
-  | "connections";
+  | "connections"
+  | "origins";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -152,6 +162,7 @@ export const envOverrides: Readonly<Record<string, { key: string; yamlKey: strin
   HOST: { key: "host", yamlKey: "Host", kind: "string" },
   USER_PORT: { key: "user.port", yamlKey: "User.Port", kind: "port" },
   SEARCH_PORT: { key: "search.port", yamlKey: "Search.Port", kind: "port" },
+  CORS_ALLOWED_ORIGINS: { key: "cors.allowedOrigins", yamlKey: "Cors.AllowedOrigins", kind: "origins" },
 };
 
 /**
@@ -243,6 +254,13 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       return readInteger(v, where, 1, 30 * 24 * 3600);
     case "entries":
       return readInteger(v, where, 1, 10_000_000);
+    case "origins": {
+      const list = typeof v === "string" ? v.split(",").map((o) => o.trim()).filter(Boolean) : v;
+      if (!Array.isArray(list) || !list.every((o) => typeof o === "string" && (o === "*" || /^https?:\/\/[^/\s]+$/.test(o)))) {
+        throw new ConfigError(`config: ${where} must be a list of origins such as https://app.example.com, or *`);
+      }
+      return list;
+    }
     case "headerSize":
       return readInteger(v, where, 4096, 1024 * 1024);
     case "streams":

@@ -1,7 +1,9 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import type { Config } from "./config.js";
+import { readFileSync } from "node:fs";
+import { ConfigError, type Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
-import { withProbes } from "./health/http-probes.js";
+import { withCors } from "./http/cors.js";
+import { withProbes } from "./http/probes.js";
 import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
 import { createServiceContext, type ServiceContext, type ServiceContextOptions } from "./service-context.js";
 
@@ -38,6 +40,7 @@ export async function startBookstore(
     await ctx.close();
   };
   try {
+    const tls = readTls(config);
     const wanted = { user: config.user.port, search: config.search.port };
     for (const name of names) {
       const { routes, interceptors } = createServiceRoutes(ctx, name);
@@ -45,17 +48,32 @@ export async function startBookstore(
         routes,
         interceptors,
         readMaxBytes: config.limits.readMaxBytes,
-        // `"count": "0"` rather than nothing: what curl users of the tutorial expect
-        jsonOptions: { alwaysEmitImplicit: true },
+        // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
+        jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },
       }) as NodeHandler;
-      const server = createPortServer(withProbes(handler, ctx.health, ctx.metrics), { logger: ctx.logger, limits: config.limits });
+      const server = createPortServer(withCors(withProbes(handler, ctx.health, ctx.metrics), config.cors.allowedOrigins), { logger: ctx.logger, limits: config.limits, tls });
       servers.push(server);
       ports[name] = await server.listen(wanted[name], config.host);
-      ctx.logger.info({ service: name, host: config.host, port: ports[name] }, "listening");
+      ctx.logger.info({ service: name, host: config.host, port: ports[name], tls: tls !== undefined }, "listening");
     }
   } catch (err) {
     await close(0);
     throw err;
   }
   return { ctx, ports, close };
+}
+
+/** Reads `CertFile` / `KeyFile` when both are set; one without the other refuses to start. */
+function readTls(config: Config): { cert: Buffer; key: Buffer } | undefined {
+  const { certFile, keyFile } = config.tls;
+  if (certFile === "" && keyFile === "") return undefined;
+  if (certFile === "" || keyFile === "") throw new ConfigError("config: CertFile and KeyFile go together");
+  const read = (path: string, key: string) => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`config: cannot read ${key} ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+  };
+  return { cert: read(certFile, "CertFile"), key: read(keyFile, "KeyFile") };
 }

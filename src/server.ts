@@ -28,8 +28,12 @@ const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
  * preface and to HTTP/1.1 otherwise, so Connect, gRPC-Web and gRPC share one cleartext port.
  * The HTTP/1.1 server is the listener, so its own timeouts and connection tracking apply.
  */
-export function createPortServer(handler: NodeHandler, options: { logger: Logger; limits?: Partial<ServerLimits> }): PortServer {
+export function createPortServer(
+  handler: NodeHandler,
+  options: { logger: Logger; limits?: Partial<ServerLimits>; tls?: { cert: Buffer; key: Buffer } },
+): PortServer {
   const limits = { ...defaultServerLimits, ...options.limits };
+  if (options.tls) return createTlsPortServer(handler, limits, options.tls);
   const h1 = http.createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -106,6 +110,61 @@ export function createPortServer(handler: NodeHandler, options: { logger: Logger
         for (const s of sessions) s.destroy();
         await closed;
         options.logger.debug("port closed");
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * The TLS variant: one port where ALPN chooses HTTP/2 (`h2`) or HTTP/1.1 per connection, so
+ * Connect, gRPC-Web and gRPC all work over TLS too.
+ */
+function createTlsPortServer(handler: NodeHandler, limits: ServerLimits, tls: { cert: Buffer; key: Buffer }): PortServer {
+  const server = http2.createSecureServer(
+    {
+      ...tls,
+      allowHTTP1: true,
+      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
+      maxSessionMemory: 10,
+    },
+    handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+  );
+  server.setTimeout(limits.idleTimeoutMs);
+  server.maxConnections = limits.maxConnections;
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const sockets = new Set<Socket>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  server.on("secureConnection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          resolve((server.address() as AddressInfo).port);
+        });
+      });
+    },
+    close(graceMs = 10_000) {
+      closing ??= (async () => {
+        if (!server.listening) return;
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const s of sessions) s.close();
+        const timer = setTimeout(() => {
+          for (const s of sessions) s.destroy();
+          for (const s of sockets) s.destroy();
+        }, graceMs);
+        // HTTP/1.1-over-TLS connections have no graceful close here: they end with the grace period
+        await closed;
+        clearTimeout(timer);
       })();
       return closing;
     },

@@ -122,6 +122,18 @@ describe("both services over every protocol on one port each", () => {
     assert.equal(err.code, "resource_exhausted");
   });
 
+  test("unknown methods and message fields are refused before any work", async () => {
+    const unknown = await fetch(`${app.searchUrl}/search.v1.SearchService/Nope`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    assert.equal(unknown.status, 404);
+    const field = await fetch(`${app.userUrl}/user.v1.UserService/Login`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "alice", password, admin: true }),
+    });
+    assert.equal(field.status, 400);
+    assert.equal(((await field.json()) as { code: string }).code, "invalid_argument");
+  });
+
   test("nothing logged carries a token or a password", () => {
     const text = lines.join("\n");
     assert.doesNotMatch(text, /eyJ[A-Za-z0-9_-]{10,}\./);

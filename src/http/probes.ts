@@ -1,6 +1,6 @@
 import type { NodeHandler } from "../server.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { HealthState } from "./health-state.js";
+import type { HealthState } from "../health/health-state.js";
 
 /**
  * Adds plain HTTP probes in front of the RPC handler, for load balancers and Kubernetes:

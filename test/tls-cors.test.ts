@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { execFileSync, execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { promisify } from "node:util";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import type { Config } from "../src/config.js";
+import { SearchService } from "../src/gen/search/v1/search_pb.js";
+import { startTestApp, tempDir, testConfig } from "./harness.js";
+
+describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
+  const dir = tempDir();
+  const cert = join(dir.path, "cert.pem");
+  const key = join(dir.path, "key.pem");
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  let ca: Buffer;
+  before(async () => {
+    execFileSync("openssl", [
+      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert,
+    ], { stdio: "ignore" });
+    ca = readFileSync(cert);
+    const base = testConfig(dir.path);
+    const config: Config = { ...base, tls: { certFile: cert, keyFile: key } };
+    app = await startTestApp(config, { only: "search" });
+  });
+  after(async () => {
+    await app.close(100);
+    dir.remove();
+  });
+
+  test("Connect over HTTP/1.1 and HTTP/2, gRPC and gRPC-Web, all over TLS", async () => {
+    const baseUrl = `https://localhost:${app.ports.search}`;
+    const transports = [
+      createConnectTransport({ baseUrl, httpVersion: "1.1", nodeOptions: { ca } }),
+      createConnectTransport({ baseUrl, httpVersion: "2", nodeOptions: { ca } }),
+      createGrpcTransport({ baseUrl, nodeOptions: { ca } }),
+      createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions: { ca } }),
+    ];
+    for (const t of transports) await createClient(SearchService, t).ping({});
+  });
+
+  test("buf curl over TLS with the test's CA, gRPC and Connect", async () => {
+    for (const protocol of ["grpc", "connect"]) {
+      const { stdout } = await promisify(execFile)("node_modules/.bin/buf", [
+        "curl", "--schema", "proto", "--protocol", protocol, "--cacert", cert, "-d", "{}",
+        `https://localhost:${app.ports.search}/search.v1.SearchService/Ping`,
+      ]);
+      assert.equal(stdout.trim(), "{}");
+    }
+  });
+
+  test("a client that does not trust the certificate is refused", async () => {
+    await assert.rejects(createClient(SearchService, createConnectTransport({ baseUrl: `https://localhost:${app.ports.search}`, httpVersion: "1.1" })).ping({}));
+  });
+});
+
+describe("CORS for browser clients", () => {
+  const dir = tempDir();
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  before(async () => {
+    const base = testConfig(dir.path);
+    app = await startTestApp({ ...base, cors: { allowedOrigins: ["https://app.example.com"] } }, { only: "search" });
+  });
+  after(async () => {
+    await app.close();
+    dir.remove();
+  });
+
+  test("a preflight from an allowed origin gets what Connect and gRPC-Web need", async () => {
+    const res = await fetch(`${app.searchUrl}/search.v1.SearchService/Do`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization,connect-protocol-version" },
+    });
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("access-control-allow-origin"), "https://app.example.com");
+    assert.match(res.headers.get("access-control-allow-methods")!, /POST/);
+    const allowed = res.headers.get("access-control-allow-headers")!.toLowerCase();
+    for (const h of ["content-type", "authorization", "connect-protocol-version", "x-grpc-web", "grpc-timeout"]) assert.ok(allowed.includes(h), h);
+  });
+
+  test("the actual call carries the allow and expose headers; other origins get none", async () => {
+    const call = (origin: string) =>
+      fetch(`${app.searchUrl}/search.v1.SearchService/Ping`, { method: "POST", headers: { origin, "content-type": "application/json" }, body: "{}" });
+    const ok = await call("https://app.example.com");
+    assert.equal(ok.headers.get("access-control-allow-origin"), "https://app.example.com");
+    assert.match(ok.headers.get("access-control-expose-headers")!, /Grpc-Status/);
+    const other = await call("https://evil.example.com");
+    assert.equal(other.headers.get("access-control-allow-origin"), null);
+    const pre = await fetch(`${app.searchUrl}/search.v1.SearchService/Do`, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example.com", "access-control-request-method": "POST" },
+    });
+    assert.equal(pre.status, 403);
+  });
+});
