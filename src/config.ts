@@ -16,6 +16,8 @@ export interface Config {
     readonly accessSecret: string;
     /** Access token lifetime in seconds. */
     readonly accessExpire: number;
+    /** Verified tokens remembered (by exact string, until their exp) to skip re-verification; 0 disables. */
+    readonly verifiedTokenCache: number;
   };
   readonly dataDir: string;
   readonly database: {
@@ -69,7 +71,7 @@ export const defaultConfig: Config = deepFreeze({
   host: "127.0.0.1",
   user: { port: 8888 },
   search: { port: 8889 },
-  auth: { accessSecret: "", accessExpire: 86400 },
+  auth: { accessSecret: "", accessExpire: 86400, verifiedTokenCache: 10_000 },
   dataDir: "data",
   database: {
     dataSource: "sqlite:data/bookstore.db",
@@ -98,6 +100,7 @@ const schema = {
   Auth: {
     AccessSecret: ["auth.accessSecret", "string"],
     AccessExpire: ["auth.accessExpire", "expire"],
+    VerifiedTokenCache: ["auth.verifiedTokenCache", "cacheSize"],
   },
   DataDir: ["dataDir", "string"],
   Database: {
@@ -149,7 +152,8 @@ type Kind =
   | "headerSize"
   | "streams"
   | "connections"
-  | "origins";
+  | "origins"
+  | "cacheSize";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -261,6 +265,8 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       }
       return list;
     }
+    case "cacheSize":
+      return readInteger(v, where, 0, 10_000_000);
     case "headerSize":
       return readInteger(v, where, 4096, 1024 * 1024);
     case "streams":

@@ -1,6 +1,7 @@
 import { resolveAccessSecret } from "./auth/secret.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
+import { withVerifiedTokenCache } from "./auth/verified-token-cache.js";
 import { systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { isUnavailableError } from "./errors.js";
@@ -143,7 +144,10 @@ export async function createServiceContext(config: Config, options: ServiceConte
     allowGenerated: config.database.dataSource.startsWith("sqlite:"),
   });
   const clock = options.clock ?? systemClock;
-  const tokens = await createTokenService({ secret, accessExpire: config.auth.accessExpire, clock });
+  const tokens = withVerifiedTokenCache(await createTokenService({ secret, accessExpire: config.auth.accessExpire, clock }), {
+    maxEntries: config.auth.verifiedTokenCache,
+    clock,
+  });
   const storage = await openStorage(config, { ...options, clock, metrics: options.metrics ?? createMetrics({ process: true }) });
   const ping = withDeadline({ ping: () => sql`select 1`.execute(storage.database.db) }, config.database.queryTimeoutMs);
   const health = createHealthState({

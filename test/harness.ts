@@ -78,7 +78,7 @@ export function testConfig(
     user: { port: 0 },
     search: { port: 0 },
     dataDir: join(dir, "data"),
-    auth: { accessSecret: overrides.accessSecret ?? testSecret(), accessExpire: overrides.accessExpire ?? 3600 },
+    auth: { ...defaultConfig.auth, accessSecret: overrides.accessSecret ?? testSecret(), accessExpire: overrides.accessExpire ?? 3600 },
     database: { ...defaultConfig.database, dataSource: overrides.dataSource ?? `sqlite:${join(dir, "data", "test.db")}` },
     log: { level: "silent" },
   };
