@@ -101,7 +101,9 @@ export async function openStorage(config: Config, options: ServiceContextOptions
   }
   const cache = createResilientCache(backend, logger);
   const metrics = options.metrics ?? createMetrics();
-  const deadline = dbConfig.queryTimeoutMs;
+  // better-sqlite3 answers synchronously: a deadline (a timer per call) only helps a network database
+  const bounded = <T extends object>(store: T): T =>
+    database.dialect === "mysql" ? withDeadline(store, dbConfig.queryTimeoutMs) : store;
   let closed: Promise<void> | undefined;
   return {
     config,
@@ -110,11 +112,11 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     database,
     cache,
     metrics,
-    users: createCachedUserStore(withDeadline(createUserStore(database.db), deadline), cache, {
+    users: createCachedUserStore(bounded(createUserStore(database.db)), cache, {
       ...cacheConfig,
       onLookup: metrics.cacheLookup,
     }),
-    books: withDeadline(createBookStore(database.db), deadline),
+    books: bounded(createBookStore(database.db)),
     passwords: createPasswordHasher({ cost: options.passwordCost }),
     close() {
       closed ??= Promise.all([cache.close(), database.close()]).then(() => undefined);
