@@ -7,7 +7,6 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -22,6 +21,7 @@ import { DoRequestSchema } from "../src/gen/search/v1/search_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { login } from "../src/user/login.js";
 import { addUser } from "../src/user/manage-users.js";
+import { freePort } from "../scripts/free-port.js";
 import { grpcLoad } from "./grpc-load.js";
 
 const { values } = parseArgs({
@@ -44,14 +44,6 @@ const hasTaskset = (() => {
 })();
 const pinned = hasTaskset && cores >= 2;
 if (pinned) execFileSync("taskset", ["-pc", "1", String(process.pid)], { stdio: "ignore" });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const children: ChildProcess[] = [];
 /** Starts a server process (pinned to core 0 when possible) and waits for its "ready" line or port. */

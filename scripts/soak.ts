@@ -9,7 +9,6 @@ import { spawn } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,6 +16,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
+import { freePort } from "./free-port.js";
 
 const { values } = parseArgs({
   options: { seconds: { type: "string" }, connections: { type: "string" }, "growth-mib": { type: "string" } },
@@ -34,13 +34,6 @@ type Op = "login_ok" | "login_bad" | "do_valid" | "do_expired" | "do_forged" | "
 const userOps: [Op, number][] = [["login_ok", 2], ["login_bad", 1]];
 const searchOps: [Op, number][] = [["do_valid", 10], ["do_expired", 2.5], ["do_forged", 2.5], ["do_missing", 1], ["ping", 4]];
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));

@@ -5,6 +5,7 @@ import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
 import { tempDir, testSecret } from "./harness.js";
+import { freePort } from "../scripts/free-port.js";
 
 const bin = resolve("bin/bookstore.js");
 const dir = tempDir();
@@ -28,13 +29,6 @@ function run(args: string[], options: { cwd: string; env?: Record<string, string
   });
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** Starts `bookstore serve ...` and resolves once every expected service logs "listening". */
 function serve(args: string[], options: { cwd: string; env: Record<string, string>; services: number }): Promise<{ child: ChildProcess; output: () => string }> {

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -9,18 +8,12 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { tempDir, testSecret } from "./harness.js";
+import { freePort } from "../scripts/free-port.js";
 
 const dir = tempDir();
 after(() => dir.remove());
 const bin = resolve("bin/bookstore.js");
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 test("SIGTERM during calls: every call in flight completes, then the process exits 0", async () => {
   const cwd = join(dir.path, "app");
