@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
+import { inspectToken } from "./auth/inspect-token.js";
 import { PolicyError } from "./auth/policy.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { AppError } from "./errors.js";
@@ -24,6 +25,7 @@ const usage = `usage:
   bookstore search NAME [--token T] [--url U] [--protocol P]
                                                    call SearchService.Do (token: --token, else the saved one)
   bookstore ping [--url U] [--protocol P]          call SearchService.Ping
+  bookstore token inspect [TOKEN]                  decode a token (from stdin without TOKEN) WITHOUT verifying it
 environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT`;
 
 /** A mistake in the command line; printed with the usage, exit code 2. */
@@ -49,6 +51,8 @@ export async function main(argv: string[], io: { stdin: NodeJS.ReadableStream & 
       case "search":
       case "ping":
         return await client(command, rest, io);
+      case "token":
+        return await token(rest, io);
       case undefined:
       case "help":
       case "-h":
@@ -186,6 +190,15 @@ async function client(command: "login" | "search" | "ping", args: string[], io: 
     io.stderr.write(`${describeCallError(err)}\n`);
     return 1;
   }
+}
+
+async function token(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "inspect") throw new UsageError(sub === undefined ? "token needs a subcommand: inspect" : `unknown token subcommand ${sub}`);
+  const { positionals } = parse(rest, {}, rest.length === 0 ? 0 : 1);
+  const text = positionals[0] ?? (await readPassword(io.stdin, io.stderr));
+  io.stdout.write(JSON.stringify(inspectToken(text, Math.floor(Date.now() / 1000)), null, 2) + "\n");
+  return 0;
 }
 
 /** Maintenance commands keep stdout for their result and log to stderr. */

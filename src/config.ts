@@ -18,6 +18,14 @@ export interface Config {
     readonly accessExpire: number;
     /** Verified tokens remembered (by exact string, until their exp) to skip re-verification; 0 disables. */
     readonly verifiedTokenCache: number;
+    /** The secret before the last rotation: verifies, never signs (go-zero's PrevAccessSecret). */
+    readonly prevAccessSecret: string;
+    /** `iss` set and required; empty: tokens carrying one are refused. */
+    readonly issuer: string;
+    /** `aud` set and required; empty: tokens carrying one are refused. */
+    readonly audience: string;
+    /** Leeway for exp/nbf/iat in seconds, 0 to 60. */
+    readonly clockTolerance: number;
   };
   readonly dataDir: string;
   readonly database: {
@@ -71,7 +79,15 @@ export const defaultConfig: Config = deepFreeze({
   host: "127.0.0.1",
   user: { port: 8888 },
   search: { port: 8889 },
-  auth: { accessSecret: "", accessExpire: 86400, verifiedTokenCache: 10_000 },
+  auth: {
+    accessSecret: "",
+    accessExpire: 86400,
+    verifiedTokenCache: 10_000,
+    prevAccessSecret: "",
+    issuer: "",
+    audience: "",
+    clockTolerance: 30,
+  },
   dataDir: "data",
   database: {
     dataSource: "sqlite:data/bookstore.db",
@@ -101,6 +117,10 @@ const schema = {
     AccessSecret: ["auth.accessSecret", "string"],
     AccessExpire: ["auth.accessExpire", "expire"],
     VerifiedTokenCache: ["auth.verifiedTokenCache", "cacheSize"],
+    PrevAccessSecret: ["auth.prevAccessSecret", "string"],
+    Issuer: ["auth.issuer", "string"],
+    Audience: ["auth.audience", "string"],
+    ClockTolerance: ["auth.clockTolerance", "tolerance"],
   },
   DataDir: ["dataDir", "string"],
   Database: {
@@ -153,7 +173,8 @@ type Kind =
   | "streams"
   | "connections"
   | "origins"
-  | "cacheSize";
+  | "cacheSize"
+  | "tolerance";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -161,6 +182,7 @@ type Node = { readonly [key: string]: Leaf | Node };
 export const envOverrides: Readonly<Record<string, { key: string; yamlKey: string; kind: Kind }>> = {
   ACCESS_SECRET: { key: "auth.accessSecret", yamlKey: "Auth.AccessSecret", kind: "string" },
   ACCESS_EXPIRE: { key: "auth.accessExpire", yamlKey: "Auth.AccessExpire", kind: "expire" },
+  PREV_ACCESS_SECRET: { key: "auth.prevAccessSecret", yamlKey: "Auth.PrevAccessSecret", kind: "string" },
   DATABASE_URL: { key: "database.dataSource", yamlKey: "Database.DataSource", kind: "dataSource" },
   REDIS_URL: { key: "cacheRedis.url", yamlKey: "CacheRedis.Url", kind: "redisUrl" },
   HOST: { key: "host", yamlKey: "Host", kind: "string" },
@@ -265,6 +287,8 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       }
       return list;
     }
+    case "tolerance":
+      return readInteger(v, where, 0, 60);
     case "cacheSize":
       return readInteger(v, where, 0, 10_000_000);
     case "headerSize":

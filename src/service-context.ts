@@ -1,4 +1,4 @@
-import { resolveAccessSecret } from "./auth/secret.js";
+import { checkPreviousSecret, resolveAccessSecret } from "./auth/secret.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { withVerifiedTokenCache } from "./auth/verified-token-cache.js";
@@ -146,7 +146,17 @@ export async function createServiceContext(config: Config, options: ServiceConte
     allowGenerated: config.database.dataSource.startsWith("sqlite:"),
   });
   const clock = options.clock ?? systemClock;
-  const tokens = withVerifiedTokenCache(await createTokenService({ secret, accessExpire: config.auth.accessExpire, clock }), {
+  const { auth } = config;
+  const service = await createTokenService({
+    secret,
+    previousSecret: checkPreviousSecret(auth.prevAccessSecret, secret),
+    accessExpire: auth.accessExpire,
+    clock,
+    issuer: auth.issuer || undefined,
+    audience: auth.audience || undefined,
+    clockTolerance: auth.clockTolerance,
+  });
+  const tokens = withVerifiedTokenCache(service, {
     maxEntries: config.auth.verifiedTokenCache,
     clock,
   });

@@ -65,6 +65,15 @@ export function resolveAccessSecret(options: {
   return loadOrCreateSecretFile(options.dataDir);
 }
 
+/** Checks the previous secret (rotation) like the current one; empty means none. */
+export function checkPreviousSecret(previous: string, current: string): string | undefined {
+  if (previous === "") return undefined;
+  const reason = weakSecretReason(previous);
+  if (reason !== undefined) throw new ConfigError(`Auth.PrevAccessSecret (PREV_ACCESS_SECRET) ${reason}`);
+  if (previous === current) throw new ConfigError("Auth.PrevAccessSecret (PREV_ACCESS_SECRET) is the same as the current secret");
+  return previous;
+}
+
 function loadOrCreateSecretFile(dataDir: string): string {
   const path = join(dataDir, secretFileName);
   const existing = readSecretFile(path);

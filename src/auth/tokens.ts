@@ -51,46 +51,86 @@ export interface TokenService {
   verify(token: string): Promise<AccessClaims>;
 }
 
-/** Leeway for clock skew between issuer and verifier, in seconds. */
+/** Default leeway for clock skew between issuer and verifier, in seconds (at most 60). */
 export const clockToleranceSeconds = 30;
 
+/** Options of {@link createTokenService}. */
+export interface TokenServiceOptions {
+  /** The current HS256 secret: signs new tokens, verifies. */
+  secret: string;
+  /**
+   * The secret before the last rotation (go-zero's `PrevAccessSecret`): still verifies tokens
+   * it signed, never signs. Remove it once those tokens have expired.
+   */
+  previousSecret?: string;
+  accessExpire: number;
+  clock: Clock;
+  /** Set as `iss` on issue and required on verify; unset, a token carrying `iss` is refused. */
+  issuer?: string;
+  /** Set as `aud` on issue and required on verify; unset, a token carrying `aud` is refused. */
+  audience?: string;
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds (default 30, at most 60). */
+  clockTolerance?: number;
+}
+
+interface Key {
+  readonly kid: string;
+  readonly key: webcrypto.CryptoKey;
+}
+
+/** A key id for an HS256 secret: a short hash, which reveals nothing of a high-entropy secret. */
+export function secretKeyId(secret: string): string {
+  return createHash("sha256").update("bookstore kid\0").update(secret).digest("base64url").slice(0, 16);
+}
+
+async function importKey(secret: string): Promise<Key> {
+  const key = await webcrypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  return { kid: secretKeyId(secret), key };
+}
+
 /**
- * Creates the token service. The key is imported once. Verification first checks the token's
- * syntax (canonical base64url, size) and parses header and payload strictly (no duplicate
- * members, bounded depth), then pins HS256, requires `exp`, refuses `aud` and `iss` (none is
- * configured, RFC 7519 section 4.1.3), a lifetime beyond `accessExpire`, and an `iat` in the
- * future.
+ * Creates the token service. Keys are imported once; every token names its key by `kid`.
+ * Verification first checks the token's syntax (canonical base64url, size) and parses header
+ * and payload strictly (no duplicate members, bounded depth), then pins HS256, picks the key by
+ * `kid` (a token without one, as go-zero makes, is tried with the current then the previous
+ * secret), requires `exp`, checks `iss`/`aud` (refused when not configured, RFC 7519 section
+ * 4.1.3), caps the lifetime at `accessExpire`, and refuses an `iat` in the future.
  *
  * @example
  * const tokens = await createTokenService({ secret, accessExpire: 86400, clock: systemClock });
  * const { token } = await tokens.issue(1);
  * const claims = await tokens.verify(token); // claims.userId === 1
  */
-export async function createTokenService(options: {
-  secret: string;
-  accessExpire: number;
-  clock: Clock;
-}): Promise<TokenService> {
-  const key = await webcrypto.subtle.importKey(
-    "raw",
-    Buffer.from(options.secret, "utf8"),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
-  const { accessExpire, clock } = options;
+export async function createTokenService(options: TokenServiceOptions): Promise<TokenService> {
+  const { accessExpire, clock, issuer, audience } = options;
+  const tolerance = Math.min(60, Math.max(0, options.clockTolerance ?? clockToleranceSeconds));
+  const current = await importKey(options.secret);
+  const keys: Key[] = [current];
+  if (options.previousSecret !== undefined && options.previousSecret !== "") keys.push(await importKey(options.previousSecret));
+
+  const verifyWith = async (token: string, key: Key) => {
+    await jwtVerify(token, key.key, {
+      algorithms: ["HS256"],
+      requiredClaims: ["exp"],
+      clockTolerance: tolerance,
+      currentDate: new Date(clock.now()),
+      issuer,
+      audience,
+    });
+  };
 
   return {
     async issue(userId) {
       const iat = epochSeconds(clock);
       const exp = iat + accessExpire;
-      const token = await new SignJWT({ userId })
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      const jwt = new SignJWT({ userId })
+        .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: current.kid })
         .setIssuedAt(iat)
         .setExpirationTime(exp)
-        .setJti(randomBytes(16).toString("base64url"))
-        .sign(key);
-      return { token, iat, exp };
+        .setJti(randomBytes(16).toString("base64url"));
+      if (issuer !== undefined) jwt.setIssuer(issuer);
+      if (audience !== undefined) jwt.setAudience(audience);
+      return { token: await jwt.sign(current.key), iat, exp };
     },
 
     async verify(token) {
@@ -101,18 +141,27 @@ export async function createTokenService(options: {
       const payload = parseStrictJsonObject(Buffer.from(p, "base64url"));
       if (header === undefined || payload === undefined) throw new TokenError("malformed");
       if (header.alg !== "HS256") throw new TokenError("bad_algorithm");
-      try {
-        await jwtVerify(token, key, {
-          algorithms: ["HS256"],
-          requiredClaims: ["exp"],
-          clockTolerance: clockToleranceSeconds,
-          currentDate: new Date(clock.now()),
-        });
-      } catch (err) {
-        // jose's claim errors carry the payload: keep only the kind.
-        throw new TokenError(rejectionOf(err));
+      let candidates = keys;
+      if (header.kid !== undefined) {
+        const named = keys.find((k) => k.kid === header.kid);
+        if (named === undefined) throw new TokenError("bad_signature"); // unknown or retired key
+        candidates = [named];
       }
-      return readClaims(header, payload, epochSeconds(clock), accessExpire);
+      let failure: unknown;
+      for (const key of candidates) {
+        try {
+          await verifyWith(token, key);
+          failure = undefined;
+          break;
+        } catch (err) {
+          failure = err;
+          // only a signature mismatch is worth trying the next secret for
+          if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
+        }
+      }
+      // jose's claim errors carry the payload: keep only the kind.
+      if (failure !== undefined) throw new TokenError(rejectionOf(failure));
+      return readClaims(header, payload, { now: epochSeconds(clock), accessExpire, tolerance, issuer, audience });
     },
   };
 }
@@ -130,20 +179,21 @@ function rejectionOf(err: unknown): TokenRejection {
 function readClaims(
   header: Record<string, unknown>,
   payload: Record<string, unknown>,
-  now: number,
-  accessExpire: number,
+  rules: { now: number; accessExpire: number; tolerance: number; issuer?: string; audience?: string },
 ): AccessClaims {
+  const { now, accessExpire, tolerance } = rules;
   if (header.typ !== undefined && (typeof header.typ !== "string" || header.typ.toUpperCase() !== "JWT")) {
     throw new TokenError("bad_claims");
   }
-  // claims this service never issues and has no configuration to check
-  if (Object.hasOwn(payload, "aud") || Object.hasOwn(payload, "iss")) throw new TokenError("bad_claims");
+  // claims this service has no configuration to check (jose checked the configured ones)
+  if (rules.audience === undefined && Object.hasOwn(payload, "aud")) throw new TokenError("bad_claims");
+  if (rules.issuer === undefined && Object.hasOwn(payload, "iss")) throw new TokenError("bad_claims");
   const { exp, iat, userId, jti } = payload;
   if (typeof exp !== "number" || !Number.isSafeInteger(exp)) throw new TokenError("bad_claims");
   if (iat !== undefined && (typeof iat !== "number" || !Number.isSafeInteger(iat))) throw new TokenError("bad_claims");
   const issuedAt = (iat as number | undefined) ?? now;
-  if (issuedAt > now + clockToleranceSeconds) throw new TokenError("not_yet_valid");
-  if (exp - issuedAt > accessExpire + clockToleranceSeconds) throw new TokenError("bad_claims");
+  if (issuedAt > now + tolerance) throw new TokenError("not_yet_valid");
+  if (exp - issuedAt > accessExpire + tolerance) throw new TokenError("bad_claims");
   if (typeof userId !== "number" || !Number.isSafeInteger(userId) || userId <= 0) throw new TokenError("bad_claims");
   if (jti !== undefined && typeof jti !== "string") throw new TokenError("bad_claims");
   return Object.freeze({ userId, iat: iat as number | undefined, exp, jti: jti as string | undefined });

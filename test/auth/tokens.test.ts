@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
-import { createTokenService, TokenError, type TokenRejection } from "../../src/auth/tokens.js";
+import { createTokenService, secretKeyId, TokenError, type TokenRejection } from "../../src/auth/tokens.js";
 import { manualClock, testSecret } from "../harness.js";
 
 const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
@@ -33,7 +33,7 @@ describe("token service", async () => {
     const issued = await tokens.issue(42);
     assert.equal(issued.iat, now);
     assert.equal(issued.exp, now + 3600);
-    assert.deepEqual(decodeProtectedHeader(issued.token), { alg: "HS256", typ: "JWT" });
+    assert.deepEqual(decodeProtectedHeader(issued.token), { alg: "HS256", typ: "JWT", kid: secretKeyId(secret) });
     const payload = decodeJwt(issued.token);
     assert.equal(payload.userId, 42);
     assert.equal(payload.iat, now);
@@ -95,5 +95,57 @@ describe("token service", async () => {
     // the last of 43 chars carries 2 unused bits: a neighbour decodes to the same bytes
     const alias = token.slice(0, -1) + String.fromCharCode(last.charCodeAt(0) + 1);
     assert.equal(await rejection(tokens.verify(alias)), "malformed");
+  });
+});
+
+describe("key rotation and configured claims", async () => {
+  const clock = manualClock(Date.UTC(2026, 0, 1));
+  const [oldSecret, newSecret] = [testSecret(), testSecret()];
+  const before = await createTokenService({ secret: oldSecret, accessExpire: 3600, clock });
+  const during = await createTokenService({ secret: newSecret, previousSecret: oldSecret, accessExpire: 3600, clock });
+  const after = await createTokenService({ secret: newSecret, accessExpire: 3600, clock });
+  const now = Math.floor(clock.now() / 1000);
+
+  test("PrevAccessSecret: old tokens verify until the previous secret is removed; new ones use the new key", async () => {
+    const old = (await before.issue(1)).token;
+    assert.equal((await during.verify(old)).userId, 1);
+    assert.equal(await rejection(after.verify(old)), "bad_signature");
+    const fresh = (await during.issue(2)).token;
+    assert.equal(decodeProtectedHeader(fresh).kid, secretKeyId(newSecret));
+    assert.equal(await rejection(before.verify(fresh)), "bad_signature");
+    assert.equal((await after.verify(fresh)).userId, 2);
+  });
+
+  test("go-zero's tokens (no kid) are tried with the current then the previous secret", async () => {
+    assert.equal((await during.verify(hmacToken(oldSecret, { alg: "HS256", typ: "JWT" }, { exp: now + 60, iat: now, userId: 3 }))).userId, 3);
+    assert.equal((await during.verify(hmacToken(newSecret, { alg: "HS256", typ: "JWT" }, { exp: now + 60, iat: now, userId: 4 }))).userId, 4);
+  });
+
+  test("a kid naming no current key is refused, even with a good signature", async () => {
+    const t = hmacToken(newSecret, { alg: "HS256", kid: "retired" }, { exp: now + 60, userId: 1 });
+    assert.equal(await rejection(during.verify(t)), "bad_signature");
+  });
+
+  test("configured iss and aud are set on issue and required on verify", async () => {
+    const scoped = await createTokenService({ secret: newSecret, accessExpire: 3600, clock, issuer: "https://auth.example", audience: "bookstore" });
+    const { token } = await scoped.issue(5);
+    const payload = decodeJwt(token);
+    assert.deepEqual([payload.iss, payload.aud], ["https://auth.example", "bookstore"]);
+    assert.equal((await scoped.verify(token)).userId, 5);
+    const wrong = (p: Record<string, unknown>) => hmacToken(newSecret, { alg: "HS256" }, { exp: now + 60, userId: 1, ...p });
+    assert.equal(await rejection(scoped.verify(wrong({ iss: "https://auth.example", aud: "other" }))), "bad_claims");
+    assert.equal(await rejection(scoped.verify(wrong({ iss: "https://evil.example", aud: "bookstore" }))), "bad_claims");
+    assert.equal(await rejection(scoped.verify(wrong({ aud: "bookstore" }))), "bad_claims");
+    assert.equal(await rejection(after.verify(token)), "bad_claims", "a service with no issuer configured refuses one");
+  });
+
+  test("the clock tolerance is configurable and capped at 60 s", async () => {
+    const strict = await createTokenService({ secret: newSecret, accessExpire: 3600, clock, clockTolerance: 0 });
+    const lax = await createTokenService({ secret: newSecret, accessExpire: 3600, clock, clockTolerance: 600 });
+    const justExpired = hmacToken(newSecret, { alg: "HS256" }, { iat: now - 100, exp: now - 10, userId: 1 });
+    assert.equal(await rejection(strict.verify(justExpired)), "expired");
+    assert.equal((await during.verify(justExpired)).userId, 1, "within the default 30 s");
+    const longExpired = hmacToken(newSecret, { alg: "HS256" }, { iat: now - 200, exp: now - 90, userId: 1 });
+    assert.equal(await rejection(lax.verify(longExpired)), "expired", "600 is capped at 60");
   });
 });
