@@ -75,7 +75,12 @@ async function main(): Promise<number> {
   const prefix = `bookstore-soak-${randomBytes(4).toString("hex")}:`;
   const [userPort, searchPort] = [await freePort(), await freePort()];
   const configFile = join(dir, "soak.yaml");
-  writeFileSync(configFile, `DataDir: ${JSON.stringify(dir)}\nLog:\n  Level: error\nCacheRedis:\n  KeyPrefix: ${JSON.stringify(prefix)}\n`);
+  // the soak measures stability under load, not the brute-force limits: lift them
+  writeFileSync(
+    configFile,
+    `DataDir: ${JSON.stringify(dir)}\nLog:\n  Level: error\nCacheRedis:\n  KeyPrefix: ${JSON.stringify(prefix)}\n` +
+      `LoginLimits:\n  MaxFailuresPerUser: 100000000\n  MaxAttemptsPerAddress: 100000000\n`,
+  );
   const env = { ...process.env, ACCESS_SECRET: secret, USER_PORT: String(userPort), SEARCH_PORT: String(searchPort), HOST: "127.0.0.1" };
 
   const username = `soak-${randomBytes(4).toString("hex")}`;

@@ -58,6 +58,8 @@ export interface Config {
     readonly maxEntries: number;
   };
   readonly log: { readonly level: string };
+  /** Brute-force limits on Login, counted in Redis when set, else in-process. */
+  readonly loginLimits: { readonly maxFailuresPerUser: number; readonly maxAttemptsPerAddress: number; readonly windowSeconds: number };
   /** Browser origins allowed to call the services (CORS); empty: none. */
   readonly cors: { readonly allowedOrigins: readonly string[] };
   /** TLS: with both set, every port speaks HTTPS, negotiating HTTP/2 or HTTP/1.1 by ALPN. */
@@ -99,6 +101,7 @@ export const defaultConfig: Config = deepFreeze({
   cacheRedis: { url: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
   cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
+  loginLimits: { maxFailuresPerUser: 5, maxAttemptsPerAddress: 100, windowSeconds: 900 },
   cors: { allowedOrigins: [] },
   tls: { certFile: "", keyFile: "" },
   limits: { readMaxBytes: 64 * 1024, ...defaultServerLimits },
@@ -142,6 +145,11 @@ const schema = {
     MaxEntries: ["cache.maxEntries", "entries"],
   },
   Log: { Level: ["log.level", "logLevel"] },
+  LoginLimits: {
+    MaxFailuresPerUser: ["loginLimits.maxFailuresPerUser", "limit"],
+    MaxAttemptsPerAddress: ["loginLimits.maxAttemptsPerAddress", "limit"],
+    Window: ["loginLimits.windowSeconds", "seconds"],
+  },
   Cors: { AllowedOrigins: ["cors.allowedOrigins", "origins"] },
   CertFile: ["tls.certFile", "string"],
   KeyFile: ["tls.keyFile", "string"],
@@ -174,7 +182,8 @@ type Kind =
   | "connections"
   | "origins"
   | "cacheSize"
-  | "tolerance";
+  | "tolerance"
+  | "limit";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -287,6 +296,8 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       }
       return list;
     }
+    case "limit":
+      return readInteger(v, where, 1, 100_000_000);
     case "tolerance":
       return readInteger(v, where, 0, 60);
     case "cacheSize":

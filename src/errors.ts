@@ -10,6 +10,7 @@ export type AppErrorKind =
   | "invalid_argument"
   | "already_exists"
   | "not_found"
+  | "rate_limited"
   | "unavailable";
 
 /**
@@ -20,10 +21,13 @@ export class AppError extends Error {
   override name = "AppError";
   readonly kind: AppErrorKind;
   readonly detail: string | undefined;
-  constructor(kind: AppErrorKind, detail?: string, options?: { cause?: unknown }) {
+  /** For `rate_limited`: when the caller may try again (sent as `retry-after`). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(kind: AppErrorKind, detail?: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(detail === undefined ? kind : `${kind}: ${detail}`, options);
     this.kind = kind;
     this.detail = detail;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 
@@ -36,6 +40,7 @@ export const errorTable: Readonly<
   invalid_argument: { code: Code.InvalidArgument, message: "invalid argument", showDetail: true },
   already_exists: { code: Code.AlreadyExists, message: "already exists", showDetail: true },
   not_found: { code: Code.NotFound, message: "not found", showDetail: true },
+  rate_limited: { code: Code.ResourceExhausted, message: "too many attempts", showDetail: true },
   unavailable: { code: Code.Unavailable, message: "service unavailable, try again later", showDetail: false },
 };
 
@@ -43,7 +48,9 @@ export const errorTable: Readonly<
 export function toConnectError(err: AppError): ConnectError {
   const row = errorTable[err.kind];
   const message = row.showDetail && err.detail !== undefined ? err.detail : row.message;
-  return new ConnectError(message, row.code);
+  const e = new ConnectError(message, row.code);
+  if (err.retryAfterSeconds !== undefined) e.metadata.set("retry-after", String(err.retryAfterSeconds));
+  return e;
 }
 
 const unavailableCodes = new Set([

@@ -2,6 +2,7 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { readFileSync } from "node:fs";
 import { ConfigError, type Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
+import { clientAddressValues } from "./http/client-address.js";
 import { withCors } from "./http/cors.js";
 import { withProbes } from "./http/probes.js";
 import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
@@ -48,6 +49,7 @@ export async function startBookstore(
         routes,
         interceptors,
         readMaxBytes: config.limits.readMaxBytes,
+        contextValues: clientAddressValues,
         // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
         jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },
       }) as NodeHandler;

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { isUnavailableError } from "./errors.js";
 import { join } from "node:path";
+import { createLoginLimiter, createMemoryCounterStore, createRedisCounterStore, failOpen, type CounterStore, type LoginLimiter } from "./auth/login-limiter.js";
 import type { Cache } from "./cache/cache.js";
 import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
 import { createRedisCache } from "./cache/redis-cache.js";
@@ -33,6 +34,8 @@ export interface ServiceContext {
   /** The serving-path cache: misses, never throws, while its backend is down. */
   readonly cache: Cache;
   readonly metrics: Metrics;
+  /** Brute-force limits for Login (skipped, with a warning, while their store is down). */
+  readonly limiter: LoginLimiter;
   readonly users: UserStore;
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
@@ -88,11 +91,14 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     throw err;
   }
   let backend: Cache;
+  let counters: CounterStore;
   if (cacheRedis.url !== "") {
     const redis = createRedisCache(cacheRedis);
     if (!(await redis.connected)) logger.warn("cache (Redis) unreachable at start-up; serving from the database until it answers");
     backend = redis;
+    counters = createRedisCounterStore(redis.client);
   } else {
+    counters = createMemoryCounterStore(clock);
     backend = createMemoryCache({
       maxEntries: cacheConfig.maxEntries,
       clock,
@@ -112,6 +118,9 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     database,
     cache,
     metrics,
+    limiter: failOpen(createLoginLimiter(counters, config.loginLimits), (code) =>
+      logger.warn({ code }, "login limits unavailable; not enforced until their store answers"),
+    ),
     users: createCachedUserStore(bounded(createUserStore(database.db)), cache, {
       ...cacheConfig,
       onLookup: metrics.cacheLookup,

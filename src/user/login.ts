@@ -1,5 +1,6 @@
 import { AppError } from "../errors.js";
 import type { PasswordHasher } from "../auth/password.js";
+import type { LoginLimiter } from "../auth/login-limiter.js";
 import type { TokenService } from "../auth/tokens.js";
 import { checkPassword, checkUsername } from "./credentials.js";
 import type { UserStore } from "./user-store.js";
@@ -18,20 +19,33 @@ export interface LoginResult {
 
 /**
  * Checks a username and password and issues an access token. An unknown user and a wrong
- * password both fail with `bad_credentials`, after the same hashing work.
+ * password both fail with `bad_credentials`, after the same hashing work. With a limiter, a
+ * locked username or a too-busy address fails with `rate_limited` before any hashing, a failure
+ * counts against the username, and a success clears its count.
  */
 export async function login(
-  deps: { users: UserStore; passwords: PasswordHasher; tokens: Pick<TokenService, "issue">; accessExpire: number },
-  input: { username: string; password: string },
+  deps: {
+    users: UserStore;
+    passwords: PasswordHasher;
+    tokens: Pick<TokenService, "issue">;
+    accessExpire: number;
+    limiter?: LoginLimiter;
+  },
+  input: { username: string; password: string; address?: string },
 ): Promise<LoginResult> {
   checkUsername(input.username);
   checkPassword(input.password);
+  await deps.limiter?.attempt(input.username, input.address);
   const user = await deps.users.findByUsername(input.username);
   const ok =
     user === undefined
       ? await deps.passwords.verifyDummy(input.password)
       : await deps.passwords.verify(input.password, user.passwordHash);
-  if (!ok || user === undefined) throw new AppError("bad_credentials");
+  if (!ok || user === undefined) {
+    await deps.limiter?.failed(input.username);
+    throw new AppError("bad_credentials");
+  }
+  await deps.limiter?.succeeded(input.username);
   const issued = await deps.tokens.issue(user.id);
   return {
     id: user.id,

@@ -1,16 +1,18 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { UserService } from "../gen/user/v1/user_pb.js";
 import type { ServiceContext } from "../service-context.js";
+import { clientAddressKey } from "../http/client-address.js";
 import { login } from "./login.js";
 
 /** UserService over the logic: protobuf in, protobuf out, nothing else. */
 export function createUserService(
-  ctx: Pick<ServiceContext, "users" | "passwords" | "tokens" | "config">,
+  ctx: Pick<ServiceContext, "users" | "passwords" | "tokens" | "config" | "limiter">,
 ): ServiceImpl<typeof UserService> {
   const deps = { ...ctx, accessExpire: ctx.config.auth.accessExpire };
   return {
-    async login(req) {
-      const r = await login(deps, { username: req.username, password: req.password });
+    async login(req, hctx) {
+      const address = hctx.values.get(clientAddressKey);
+      const r = await login(deps, { username: req.username, password: req.password, address });
       return {
         id: BigInt(r.id),
         name: r.name,

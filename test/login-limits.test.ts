@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import type { Config } from "../src/config.js";
+import { UserService } from "../src/gen/user/v1/user_pb.js";
+import { openStorage } from "../src/service-context.js";
+import { addUser } from "../src/user/manage-users.js";
+import { checkRedis, dropKeys, startTestApp, tempDir, testConfig, testKeyPrefix, testPasswordCost, testRedisUrl } from "./harness.js";
+
+const dir = tempDir();
+after(() => dir.remove());
+
+async function outcome(p: Promise<unknown>): Promise<{ code: string; retryAfter?: number }> {
+  try {
+    await p;
+    return { code: "ok" };
+  } catch (err) {
+    const e = ConnectError.from(err);
+    const retry = e.metadata.get("retry-after");
+    return { code: Code[e.code]!, retryAfter: retry === null ? undefined : Number(retry) };
+  }
+}
+
+const redisUrl = testRedisUrl();
+for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
+  describe(`login brute-force limits (${store})`, () => {
+    const prefix = testKeyPrefix();
+    const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/limits-${store}.db`, redisUrl: store === "redis" ? redisUrl : "", keyPrefix: prefix });
+    const config: Config = { ...base, loginLimits: { maxFailuresPerUser: 3, maxAttemptsPerAddress: 25, windowSeconds: 60 } };
+    const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
+    before(async () => {
+      if (store === "redis") await checkRedis(redisUrl!);
+      const storage = await openStorage(config, { passwordCost: testPasswordCost });
+      for (const u of ["alice", "bob", "carol"]) await addUser(storage, { username: u, password: `${u}-password` });
+      await storage.close();
+      apps.push(await startTestApp(config, { only: "user" }));
+      // with Redis the counters are shared: a second instance counts into the same limits
+      if (store === "redis") apps.push(await startTestApp(config, { only: "user" }));
+    });
+    after(async () => {
+      for (const a of apps) await a.close();
+      if (store === "redis") await dropKeys(redisUrl!, prefix);
+    });
+    const client = (i: number) => createClient(UserService, createConnectTransport({ baseUrl: apps[i % apps.length]!.userUrl, httpVersion: "1.1" }));
+
+    test("a username is locked after MaxFailuresPerUser failures, even for the right password, with a retry-after", async () => {
+      for (let i = 0; i < 3; i++) assert.equal((await outcome(client(i).login({ username: "alice", password: "wrong-password" }))).code, "Unauthenticated");
+      const locked = await outcome(client(3).login({ username: "alice", password: "alice-password" }));
+      assert.equal(locked.code, "ResourceExhausted");
+      assert.ok(locked.retryAfter! > 0 && locked.retryAfter! <= 60, `retry-after ${locked.retryAfter}`);
+      const grpc = await outcome(createClient(UserService, createGrpcTransport({ baseUrl: apps[0]!.userUrl })).login({ username: "alice", password: "alice-password" }));
+      assert.equal(grpc.code, "ResourceExhausted", "the same over gRPC");
+      assert.equal((await outcome(client(0).login({ username: "bob", password: "bob-password" }))).code, "ok", "other users are not affected");
+    });
+
+    test("a successful login clears the username's failures", async () => {
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 2; i++) assert.equal((await outcome(client(i).login({ username: "carol", password: "nope-nope" }))).code, "Unauthenticated");
+        assert.equal((await outcome(client(round).login({ username: "carol", password: "carol-password" }))).code, "ok");
+      }
+    });
+
+    test("an address is refused after MaxAttemptsPerAddress attempts in the window", async () => {
+      const results: string[] = [];
+      for (let i = 0; i < 30; i++) results.push((await outcome(client(i).login({ username: `nobody-${i}`, password: "whatever-pw" }))).code);
+      assert.ok(results.includes("ResourceExhausted"), "the address limit was reached");
+      assert.equal(results.at(-1), "ResourceExhausted");
+    });
+  });
+}
