@@ -16,7 +16,7 @@ import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile 
 const usage = `usage:
   bookstore serve [-f FILE] [--only user|search]   serve UserService (8888) and SearchService (8889)
   bookstore migrate [-f FILE]                      apply pending database migrations
-  bookstore user add USERNAME [--name N] [--gender G] [-f FILE]
+  bookstore user add USERNAME [--name N] [--gender G] [--roles R1,R2] [-f FILE]
                                                    add a user; the password is read from stdin (one line)
   bookstore user passwd USERNAME [-f FILE]         change a password (stdin); takes effect at once
   bookstore user del USERNAME [-f FILE]            delete a user
@@ -136,7 +136,7 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
   if (sub !== "add" && sub !== "passwd" && sub !== "del") {
     throw new UsageError(sub === undefined ? "user needs a subcommand: add, passwd or del" : `unknown user subcommand ${sub}`);
   }
-  const { values, positionals } = parse(rest, sub === "add" ? { name: { type: "string" }, gender: { type: "string" } } : {}, 1);
+  const { values, positionals } = parse(rest, sub === "add" ? { name: { type: "string" }, gender: { type: "string" }, roles: { type: "string" } } : {}, 1);
   const username = positionals[0]!;
   const config = configFrom(values.file as string | undefined, io.env);
   const password = sub === "del" ? "" : await readPassword(io.stdin, io.stderr);
@@ -148,6 +148,7 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
         password,
         name: values.name as string | undefined,
         gender: values.gender as string | undefined,
+        roles: typeof values.roles === "string" ? values.roles.split(",").filter(Boolean) : [],
       });
       io.stdout.write(`added user ${username} with id ${id}\n`);
     } else if (sub === "passwd") {

@@ -11,6 +11,7 @@ export type AppErrorKind =
   | "already_exists"
   | "not_found"
   | "rate_limited"
+  | "permission_denied"
   | "unavailable";
 
 /**
@@ -40,6 +41,7 @@ export const errorTable: Readonly<
   invalid_argument: { code: Code.InvalidArgument, message: "invalid argument", showDetail: true },
   already_exists: { code: Code.AlreadyExists, message: "already exists", showDetail: true },
   not_found: { code: Code.NotFound, message: "not found", showDetail: true },
+  permission_denied: { code: Code.PermissionDenied, message: "permission denied", showDetail: false },
   rate_limited: { code: Code.ResourceExhausted, message: "too many attempts", showDetail: true },
   unavailable: { code: Code.Unavailable, message: "service unavailable, try again later", showDetail: false },
 };

@@ -3,7 +3,10 @@ import type { Interceptor } from "@connectrpc/connect";
 import { AppError, toConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { claimsKey } from "./context.js";
-import type { ResolvedPolicy } from "./policy.js";
+import type { MethodAuth } from "./policy.js";
+
+/** A method missing from the table is treated as needing a token. */
+const failClosed: MethodAuth = { policy: "required", roles: [] };
 import { TokenError, tokenTag, type TokenService } from "./tokens.js";
 
 /**
@@ -19,27 +22,39 @@ export function tokenFromHeader(value: string | null): string {
 }
 
 /**
- * Creates the interceptor that enforces each method's declared policy. Methods resolved as
- * "public" pass untouched; all others (and any method missing from the table: fail closed)
- * need a valid token, whose claims are then set under {@link claimsKey}. Every refusal is
- * `unauthenticated` with one constant message; the log gets the reason and a short tag of
- * the token, never the token or its claims.
+ * Creates the interceptor that enforces each method's declared policy. "public" methods pass
+ * untouched; "optional" ones run anonymously without an `authorization` header; all others
+ * (and any method missing from the table: fail closed) need a valid token. A verified token's
+ * claims are set under {@link claimsKey}; a token lacking a required role is
+ * `permission_denied`. Every token refusal is `unauthenticated` with one constant message; the
+ * log gets the reason and a short tag of the token, never the token or its claims.
  */
 export function createAuthInterceptor(options: {
-  policies: ReadonlyMap<DescMethod, ResolvedPolicy>;
+  policies: ReadonlyMap<DescMethod, MethodAuth>;
   tokens: Pick<TokenService, "verify">;
   logger: Logger;
   /** Told the reason of each refusal (for metrics). */
   onReject?: (reason: TokenError["reason"]) => void;
+  /** Told of each call refused for missing roles. */
+  onDenied?: () => void;
 }): Interceptor {
-  const { policies, tokens, logger, onReject } = options;
+  const { policies, tokens, logger, onReject, onDenied } = options;
   return (next) => async (req) => {
-    if (policies.get(req.method) === "public") return next(req);
+    const auth = policies.get(req.method) ?? failClosed;
+    if (auth.policy === "public") return next(req);
     const header = req.header.get("authorization");
+    if (auth.policy === "optional" && (header === null || header.trim() === "")) return next(req);
     let token: string | undefined;
     try {
       token = tokenFromHeader(header);
-      req.contextValues.set(claimsKey, await tokens.verify(token));
+      const claims = await tokens.verify(token);
+      req.contextValues.set(claimsKey, claims);
+      const missing = auth.roles.filter((r) => !claims.roles.includes(r));
+      if (missing.length > 0) {
+        onDenied?.();
+        logger.warn({ method: `${req.service.typeName}/${req.method.name}`, userId: claims.userId, missingRoles: missing }, "permission denied");
+        throw toConnectError(new AppError("permission_denied"));
+      }
     } catch (err) {
       if (!(err instanceof TokenError)) throw err;
       onReject?.(err.reason);

@@ -1,8 +1,14 @@
 import { getOption, hasOption, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { default_policy, policy as methodPolicy, Policy } from "../gen/auth/v1/auth_pb.js";
+import { default_policy, policy as methodPolicy, Policy, required_roles } from "../gen/auth/v1/auth_pb.js";
 
-/** What a method demands of a caller, once its declaration is resolved. */
-export type ResolvedPolicy = "required" | "public";
+/** Whether a method needs a token, once its declaration is resolved. */
+export type ResolvedPolicy = "required" | "public" | "optional";
+
+/** What a method demands of a caller: its policy, and roles the token must carry. */
+export interface MethodAuth {
+  readonly policy: ResolvedPolicy;
+  readonly roles: readonly string[];
+}
 
 /** A method whose policy cannot be resolved; the server refuses to start. */
 export class PolicyError extends Error {
@@ -19,20 +25,34 @@ export function combinePolicy(method: Policy | undefined, service: Policy | unde
     if (p === undefined || p === Policy.UNSPECIFIED) continue;
     if (p === Policy.REQUIRED) return "required";
     if (p === Policy.PUBLIC) return "public";
+    if (p === Policy.OPTIONAL) return "optional";
     throw new PolicyError(`unknown auth policy value ${String(p)}`);
   }
   return "required";
 }
 
-/** Resolves one method's policy from its descriptor's `(auth.v1.policy)` and its service's `(auth.v1.default_policy)`. */
+/**
+ * Resolves one method's policy from its descriptor's `(auth.v1.policy)` and its service's
+ * `(auth.v1.default_policy)`, and its `(auth.v1.required_roles)`.
+ */
 export function resolvePolicy(method: DescMethod): ResolvedPolicy {
+  return resolveMethodAuth(method).policy;
+}
+
+function resolveMethodAuth(method: DescMethod): MethodAuth {
+  const name = `${method.parent.typeName}.${method.name}`;
   const declared = hasOption(method, methodPolicy) ? getOption(method, methodPolicy) : undefined;
   const fallback = hasOption(method.parent, default_policy) ? getOption(method.parent, default_policy) : undefined;
+  let policy: ResolvedPolicy;
   try {
-    return combinePolicy(declared, fallback);
+    policy = combinePolicy(declared, fallback);
   } catch (err) {
-    throw new PolicyError(`${method.parent.typeName}.${method.name}: ${(err as Error).message}`);
+    throw new PolicyError(`${name}: ${(err as Error).message}`);
   }
+  const roles = hasOption(method, required_roles) ? getOption(method, required_roles) : [];
+  if (roles.length > 0 && policy !== "required") throw new PolicyError(`${name}: required_roles need POLICY_REQUIRED, not ${policy}`);
+  if (roles.some((r) => !/^[A-Za-z0-9_.:-]{1,64}$/.test(r))) throw new PolicyError(`${name}: a required role is not a plain name`);
+  return Object.freeze({ policy, roles: Object.freeze([...roles]) });
 }
 
 /**
@@ -43,11 +63,12 @@ export function resolvePolicies(
   services: readonly DescService[],
   /** Services whose .proto we do not own (health, reflection), declared public here by name. */
   publicServices: ReadonlySet<string> = new Set(),
-): ReadonlyMap<DescMethod, ResolvedPolicy> {
-  const table = new Map<DescMethod, ResolvedPolicy>();
+): ReadonlyMap<DescMethod, MethodAuth> {
+  const table = new Map<DescMethod, MethodAuth>();
+  const open: MethodAuth = Object.freeze({ policy: "public", roles: Object.freeze([]) });
   for (const service of services) {
     const isPublic = publicServices.has(service.typeName);
-    for (const method of service.methods) table.set(method, isPublic ? "public" : resolvePolicy(method));
+    for (const method of service.methods) table.set(method, isPublic ? open : resolveMethodAuth(method));
   }
   return table;
 }

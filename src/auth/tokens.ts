@@ -14,6 +14,8 @@ export interface AccessClaims {
   readonly exp: number;
   /** Unique token id. */
   readonly jti: string | undefined;
+  /** Roles the user had when the token was issued (claim `roles`); empty when none. */
+  readonly roles: readonly string[];
 }
 
 /** Why a token was refused; logged, never shown to the caller. */
@@ -45,8 +47,8 @@ export interface IssuedToken {
 
 /** Issues and verifies HS256 access tokens with one shared secret. */
 export interface TokenService {
-  /** Signs a token for `userId` with `exp = iat + AccessExpire`, `iat` and `jti`. */
-  issue(userId: number): Promise<IssuedToken>;
+  /** Signs a token for `userId` with `exp = iat + AccessExpire`, `iat`, `jti`, and `roles` when any. */
+  issue(userId: number, options?: { roles?: readonly string[] }): Promise<IssuedToken>;
   /** Verifies a token and returns its claims, or throws {@link TokenError}. */
   verify(token: string): Promise<AccessClaims>;
 }
@@ -120,10 +122,11 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   };
 
   return {
-    async issue(userId) {
+    async issue(userId, extra) {
       const iat = epochSeconds(clock);
       const exp = iat + accessExpire;
-      const jwt = new SignJWT({ userId })
+      const roles = extra?.roles ?? [];
+      const jwt = new SignJWT(roles.length > 0 ? { userId, roles: [...roles] } : { userId })
         .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: current.kid })
         .setIssuedAt(iat)
         .setExpirationTime(exp)
@@ -196,7 +199,9 @@ function readClaims(
   if (exp - issuedAt > accessExpire + tolerance) throw new TokenError("bad_claims");
   if (typeof userId !== "number" || !Number.isSafeInteger(userId) || userId <= 0) throw new TokenError("bad_claims");
   if (jti !== undefined && typeof jti !== "string") throw new TokenError("bad_claims");
-  return Object.freeze({ userId, iat: iat as number | undefined, exp, jti: jti as string | undefined });
+  const roles = payload.roles ?? [];
+  if (!Array.isArray(roles) || roles.length > 32 || !roles.every((r) => typeof r === "string")) throw new TokenError("bad_claims");
+  return Object.freeze({ userId, iat: iat as number | undefined, exp, jti: jti as string | undefined, roles: Object.freeze([...roles]) as readonly string[] });
 }
 
 /** A short, non-reversible tag of a token for logs, so rejections can be correlated. */

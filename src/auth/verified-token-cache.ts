@@ -11,7 +11,7 @@ export function withVerifiedTokenCache(tokens: TokenService, options: { maxEntri
   if (options.maxEntries <= 0) return tokens;
   const entries = new Map<string, AccessClaims>();
   return {
-    issue: (userId) => tokens.issue(userId),
+    issue: (userId, extra) => tokens.issue(userId, extra),
     async verify(token) {
       const hit = entries.get(token);
       if (hit !== undefined) {

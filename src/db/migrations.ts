@@ -53,6 +53,14 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.dropTable("book").execute();
       },
     },
+    "0004_add_user_roles": {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable("user").addColumn("roles", "varchar(255)", (c) => c.notNull().defaultTo("")).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable("user").dropColumn("roles").execute();
+      },
+    },
     "0003_seed_demo_catalog": {
       async up(db: Kysely<any>) {
         await db.insertInto("book").values(demoCatalog.map((b) => ({ ...b }))).execute();

@@ -8,6 +8,8 @@ export interface UserTable {
   password_hash: string;
   name: string;
   gender: string;
+  /** Comma-separated role names, issued into tokens as the `roles` claim. */
+  roles: string;
   /** A `Date` from MySQL, a string from SQLite; set by the database. */
   created_at: ColumnType<Date | string, never, never>;
 }

@@ -107,9 +107,11 @@ function parseRow(text: string | undefined): UserRecord | undefined {
       typeof v.username === "string" &&
       typeof v.passwordHash === "string" &&
       typeof v.name === "string" &&
-      typeof v.gender === "string"
+      typeof v.gender === "string" &&
+      Array.isArray(v.roles) &&
+      v.roles.every((r) => typeof r === "string")
     ) {
-      return { id: v.id, username: v.username, passwordHash: v.passwordHash, name: v.name, gender: v.gender };
+      return { id: v.id, username: v.username, passwordHash: v.passwordHash, name: v.name, gender: v.gender, roles: v.roles as string[] };
     }
   } catch {
     // a corrupt entry is a miss

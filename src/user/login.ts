@@ -46,7 +46,7 @@ export async function login(
     throw new AppError("bad_credentials");
   }
   await deps.limiter?.succeeded(input.username);
-  const issued = await deps.tokens.issue(user.id);
+  const issued = await deps.tokens.issue(user.id, { roles: user.roles });
   return {
     id: user.id,
     name: user.name,

@@ -6,15 +6,20 @@ import type { UserStore } from "./user-store.js";
 /** Registers a user with a hashed password; returns the new id. */
 export async function addUser(
   deps: { users: UserStore; passwords: PasswordHasher },
-  input: { username: string; password: string; name?: string; gender?: string },
+  input: { username: string; password: string; name?: string; gender?: string; roles?: readonly string[] },
 ): Promise<number> {
   checkUsername(input.username);
+  const roles = input.roles ?? [];
+  if (roles.some((r) => !/^[A-Za-z0-9_.:-]{1,64}$/.test(r))) {
+    throw new AppError("invalid_argument", "roles: each must be 1-64 letters, digits or _ . : -");
+  }
   const passwordHash = await hashNewPassword(deps.passwords, input.password);
   return deps.users.insert({
     username: input.username,
     passwordHash,
     name: input.name ?? input.username,
     gender: input.gender ?? "",
+    roles,
   });
 }
 

@@ -9,6 +9,7 @@ export interface UserRecord {
   readonly passwordHash: string;
   readonly name: string;
   readonly gender: string;
+  readonly roles: readonly string[];
 }
 
 /** What to store for a new user; the password is already hashed. */
@@ -39,7 +40,7 @@ export function createUserStore(db: Kysely<Database>): UserStore {
       try {
         const result = await db
           .insertInto("user")
-          .values({ username: user.username, password_hash: user.passwordHash, name: user.name, gender: user.gender })
+          .values({ username: user.username, password_hash: user.passwordHash, name: user.name, gender: user.gender, roles: user.roles.join(",") })
           .executeTakeFirstOrThrow();
         return Number(result.insertId);
       } catch (err) {
@@ -66,15 +67,16 @@ export function createUserStore(db: Kysely<Database>): UserStore {
   };
 
   function selectUser() {
-    return db.selectFrom("user").select(["id", "username", "password_hash", "name", "gender"]);
+    return db.selectFrom("user").select(["id", "username", "password_hash", "name", "gender", "roles"]);
   }
 }
 
 function toRecord(
-  row: { id: number; username: string; password_hash: string; name: string; gender: string } | undefined,
+  row: { id: number; username: string; password_hash: string; name: string; gender: string; roles: string } | undefined,
 ): UserRecord | undefined {
   if (row === undefined) return undefined;
-  return { id: Number(row.id), username: row.username, passwordHash: row.password_hash, name: row.name, gender: row.gender };
+  const roles = row.roles === "" ? [] : row.roles.split(",");
+  return { id: Number(row.id), username: row.username, passwordHash: row.password_hash, name: row.name, gender: row.gender, roles };
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -28,7 +28,7 @@ describe("auth policy of every served method", () => {
   test("matches the table, and the table lists every method", () => {
     const served = new Set([...portServices("user"), ...portServices("search")]);
     const table = resolvePolicies([...served], publicInfrastructure);
-    const actual = Object.fromEntries([...table].map(([m, p]) => [`${m.parent.typeName}/${m.name}`, p]));
+    const actual = Object.fromEntries([...table].map(([m, a]) => [`${m.parent.typeName}/${m.name}`, a.policy]));
     assert.deepEqual(actual, expected);
   });
 });
@@ -105,7 +105,7 @@ describe("resolvePolicy from descriptors", () => {
     const svc = serviceWith(Policy.PUBLIC, { Open: undefined, Closed: Policy.REQUIRED });
     const table = resolvePolicies([svc]);
     assert.deepEqual(
-      svc.methods.map((m) => table.get(m)),
+      svc.methods.map((m) => table.get(m)?.policy),
       ["public", "required"],
     );
   });

@@ -47,6 +47,14 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
       assert.equal(claims.exp, now + 600);
     });
 
+    test("roles from the user record are issued into the token", async () => {
+      await addUser({ users: deps.users, passwords: deps.passwords }, { username: "root", password: "root-password", roles: ["admin", "auditor"] });
+      const r = await login(deps, { username: "root", password: "root-password" });
+      assert.deepEqual(decodeJwt(r.accessToken).roles, ["admin", "auditor"]);
+      assert.equal(decodeJwt((await login(deps, { username: "alice", password: "alice-password" })).accessToken).roles, undefined);
+      await assert.rejects(addUser({ users: deps.users, passwords: deps.passwords }, { username: "x", password: "x-password", roles: ["bad role"] }), (e) => e instanceof AppError && e.kind === "invalid_argument");
+    });
+
     const badCredentials = (err: unknown) => err instanceof AppError && err.kind === "bad_credentials" && err.detail === undefined;
 
     test("unknown user and wrong password fail alike", async () => {

@@ -13,7 +13,8 @@
 //
 // Resolution for a method: its own `policy` when set, else its service's `default_policy`
 // when set, else POLICY_REQUIRED. The zero value is therefore the safe one: a method nobody
-// annotated needs a token. A value the server does not know refuses start-up.
+// annotated needs a token. A value the server does not know refuses start-up, and so do
+// `required_roles` on a method that is not POLICY_REQUIRED.
 
 import type { GenEnum, GenExtension, GenFile } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, extDesc, fileDesc } from "@bufbuild/protobuf/codegenv2";
@@ -24,7 +25,7 @@ import { file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
  * Describes the file auth/v1/auth.proto.
  */
 export const file_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEqSAoGUG9saWN5EhYKElBPTElDWV9VTlNQRUNJRklFRBAAEhMKD1BPTElDWV9SRVFVSVJFRBABEhEKDVBPTElDWV9QVUJMSUMQAjpJCgZwb2xpY3kSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi5jgMgASgOMg8uYXV0aC52MS5Qb2xpY3lSBnBvbGljeTpZCg5kZWZhdWx0X3BvbGljeRIfLmdvb2dsZS5wcm90b2J1Zi5TZXJ2aWNlT3B0aW9ucxi5jgMgASgOMg8uYXV0aC52MS5Qb2xpY3lSDWRlZmF1bHRQb2xpY3liBnByb3RvMw", [file_google_protobuf_descriptor]);
+  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEqXQoGUG9saWN5EhYKElBPTElDWV9VTlNQRUNJRklFRBAAEhMKD1BPTElDWV9SRVFVSVJFRBABEhEKDVBPTElDWV9QVUJMSUMQAhITCg9QT0xJQ1lfT1BUSU9OQUwQAzpJCgZwb2xpY3kSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxi5jgMgASgOMg8uYXV0aC52MS5Qb2xpY3lSBnBvbGljeTpHCg5yZXF1aXJlZF9yb2xlcxIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGLqOAyADKAlSDXJlcXVpcmVkUm9sZXM6WQoOZGVmYXVsdF9wb2xpY3kSHy5nb29nbGUucHJvdG9idWYuU2VydmljZU9wdGlvbnMYuY4DIAEoDjIPLmF1dGgudjEuUG9saWN5Ug1kZWZhdWx0UG9saWN5YgZwcm90bzM", [file_google_protobuf_descriptor]);
 
 /**
  * Policy says whether a call needs a verified access token.
@@ -53,6 +54,14 @@ export enum Policy {
    * @generated from enum value: POLICY_PUBLIC = 2;
    */
   PUBLIC = 2,
+
+  /**
+   * A valid token is used when present (its claims reach the handler); without one the call
+   * runs anonymously. A token that is present but invalid is still refused.
+   *
+   * @generated from enum value: POLICY_OPTIONAL = 3;
+   */
+  OPTIONAL = 3,
 }
 
 /**
@@ -70,10 +79,19 @@ export const policy: GenExtension<MethodOptions, Policy> = /*@__PURE__*/
   extDesc(file_auth_v1_auth, 0);
 
 /**
+ * Roles the caller's token must all carry (claim `roles`); missing ones are
+ * `permission_denied`. Only with POLICY_REQUIRED: anything else refuses start-up.
+ *
+ * @generated from extension: repeated string required_roles = 51002;
+ */
+export const required_roles: GenExtension<MethodOptions, string[]> = /*@__PURE__*/
+  extDesc(file_auth_v1_auth, 1);
+
+/**
  * The policy of every method of the service that does not declare its own.
  *
  * @generated from extension: auth.v1.Policy default_policy = 51001;
  */
 export const default_policy: GenExtension<ServiceOptions, Policy> = /*@__PURE__*/
-  extDesc(file_auth_v1_auth, 1);
+  extDesc(file_auth_v1_auth, 2);
 

@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { create, createFileRegistry, setExtension } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema, MethodOptionsSchema, file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
+import { getClaims } from "../../src/auth/context.js";
+import { createAuthInterceptor } from "../../src/auth/interceptor.js";
+import { PolicyError, resolvePolicies } from "../../src/auth/policy.js";
+import { createTokenService } from "../../src/auth/tokens.js";
+import { systemClock } from "../../src/clock.js";
+import { file_auth_v1_auth, policy, Policy, required_roles } from "../../src/gen/auth/v1/auth_pb.js";
+import { memoryLogger, testSecret } from "../harness.js";
+
+function fixture(methods: Record<string, { policy?: Policy; roles?: string[] }>) {
+  const file = create(FileDescriptorProtoSchema, {
+    name: "fixture/v1/admin.proto",
+    package: "fixture.v1",
+    syntax: "proto3",
+    dependency: ["auth/v1/auth.proto"],
+    messageType: [{ name: "Empty" }],
+    service: [
+      {
+        name: "AdminService",
+        method: Object.entries(methods).map(([name, m]) => {
+          const options = create(MethodOptionsSchema);
+          if (m.policy !== undefined) setExtension(options, policy, m.policy);
+          if (m.roles !== undefined) setExtension(options, required_roles, m.roles);
+          return { name, inputType: ".fixture.v1.Empty", outputType: ".fixture.v1.Empty", options };
+        }),
+      },
+    ],
+  });
+  const registry = createFileRegistry(file, (n) => (n === "auth/v1/auth.proto" ? file_auth_v1_auth : n === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined));
+  return registry.getService("fixture.v1.AdminService")!;
+}
+
+describe("optional mode and required roles, declared in the proto", async () => {
+  const tokens = await createTokenService({ secret: testSecret(), accessExpire: 600, clock: systemClock });
+  const svc = fixture({ Browse: { policy: Policy.OPTIONAL }, Restock: { policy: Policy.REQUIRED, roles: ["admin"] }, Audit: { roles: ["admin", "auditor"] } });
+  const seen: (number | undefined)[] = [];
+  const record = (_req: unknown, ctx: HandlerContext) => {
+    seen.push(getClaims(ctx)?.userId);
+    return {};
+  };
+  const { logger } = memoryLogger();
+  const interceptors = [createAuthInterceptor({ policies: resolvePolicies([svc]), tokens, logger })];
+  const client = createClient(svc, createRouterTransport((router) => router.service(svc, { browse: record, restock: record, audit: record } as never), { router: { interceptors } })) as unknown as Record<
+    "browse" | "restock" | "audit",
+    (req: object, opts?: { headers: Record<string, string> }) => Promise<unknown>
+  >;
+  const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+  const as = async (userId: number, roles: string[]) => ({ headers: { authorization: `Bearer ${(await tokens.issue(userId, { roles })).token}` } });
+
+  test("optional: anonymous without a token, claims with a valid one, refused with a bad one", async () => {
+    seen.length = 0;
+    assert.equal(await code(client.browse({})), "ok");
+    assert.equal(await code(client.browse({}, await as(7, []))), "ok");
+    assert.deepEqual(seen, [undefined, 7]);
+    assert.equal(await code(client.browse({}, { headers: { authorization: "Bearer forged.token.here" } })), "Unauthenticated");
+  });
+
+  test("required roles: missing ones are permission_denied (403), all present pass", async () => {
+    assert.equal(await code(client.restock({})), "Unauthenticated");
+    assert.equal(await code(client.restock({}, await as(1, []))), "PermissionDenied");
+    assert.equal(await code(client.restock({}, await as(1, ["user"]))), "PermissionDenied");
+    assert.equal(await code(client.restock({}, await as(1, ["admin"]))), "ok");
+    assert.equal(await code(client.audit({}, await as(1, ["admin"]))), "PermissionDenied", "every listed role is needed");
+    assert.equal(await code(client.audit({}, await as(1, ["auditor", "admin"]))), "ok");
+  });
+
+  test("roles on a method that is not required refuse start-up", () => {
+    for (const p of [Policy.PUBLIC, Policy.OPTIONAL]) {
+      assert.throws(() => resolvePolicies([fixture({ Odd: { policy: p, roles: ["admin"] } })]), PolicyError);
+    }
+  });
+});
