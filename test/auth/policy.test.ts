@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { create, createFileRegistry, setExtension } from "@bufbuild/protobuf";
-import {
-  FileDescriptorProtoSchema,
-  MethodOptionsSchema,
-  ServiceOptionsSchema,
-  file_google_protobuf_descriptor,
-  type MethodOptions,
-  type ServiceOptions,
-} from "@bufbuild/protobuf/wkt";
 import { combinePolicy, PolicyError, resolvePolicies, resolvePolicy } from "../../src/auth/policy.js";
-import { default_policy, file_auth_v1_auth, policy, Policy } from "../../src/gen/auth/v1/auth_pb.js";
+import { Policy } from "../../src/gen/auth/v1/auth_pb.js";
+import { fixtureService } from "./fixture-service.js";
 import { portServices, publicInfrastructure } from "../../src/routes.js";
 
 describe("auth policy of every served method", () => {
@@ -55,45 +47,8 @@ describe("combinePolicy", () => {
   });
 });
 
-/** Builds a service descriptor at run time, as if from a .proto using our options. */
-function serviceWith(serviceOpt: Policy | undefined, methods: Record<string, Policy | undefined>) {
-  const methodOptions = (p: Policy | undefined): MethodOptions | undefined => {
-    if (p === undefined) return undefined;
-    const o = create(MethodOptionsSchema);
-    setExtension(o, policy, p);
-    return o;
-  };
-  let options: ServiceOptions | undefined;
-  if (serviceOpt !== undefined) {
-    options = create(ServiceOptionsSchema);
-    setExtension(options, default_policy, serviceOpt);
-  }
-  const file = create(FileDescriptorProtoSchema, {
-    name: "fixture/v1/fixture.proto",
-    package: "fixture.v1",
-    syntax: "proto3",
-    dependency: ["auth/v1/auth.proto"],
-    messageType: [{ name: "Empty" }],
-    service: [
-      {
-        name: "FixtureService",
-        options,
-        method: Object.entries(methods).map(([name, p]) => ({
-          name,
-          inputType: ".fixture.v1.Empty",
-          outputType: ".fixture.v1.Empty",
-          options: methodOptions(p),
-        })),
-      },
-    ],
-  });
-  const registry = createFileRegistry(file, (name) =>
-    name === "auth/v1/auth.proto" ? file_auth_v1_auth : name === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined,
-  );
-  const service = registry.getService("fixture.v1.FixtureService");
-  assert.ok(service);
-  return service;
-}
+const serviceWith = (serviceOpt: Policy | undefined, methods: Record<string, Policy | undefined>) =>
+  fixtureService(serviceOpt, Object.fromEntries(Object.entries(methods).map(([n, p]) => [n, { policy: p }])));
 
 describe("resolvePolicy from descriptors", () => {
   test("a method nobody annotated requires a token", () => {

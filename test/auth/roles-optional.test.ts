@@ -1,38 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { create, createFileRegistry, setExtension } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, MethodOptionsSchema, file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
 import { getClaims } from "../../src/auth/context.js";
 import { createAuthInterceptor } from "../../src/auth/interceptor.js";
 import { PolicyError, resolvePolicies } from "../../src/auth/policy.js";
 import { createTokenService } from "../../src/auth/tokens.js";
 import { systemClock } from "../../src/clock.js";
-import { file_auth_v1_auth, policy, Policy, required_roles } from "../../src/gen/auth/v1/auth_pb.js";
+import { Policy } from "../../src/gen/auth/v1/auth_pb.js";
+import { fixtureService } from "./fixture-service.js";
 import { memoryLogger, testSecret } from "../harness.js";
 
-function fixture(methods: Record<string, { policy?: Policy; roles?: string[] }>) {
-  const file = create(FileDescriptorProtoSchema, {
-    name: "fixture/v1/admin.proto",
-    package: "fixture.v1",
-    syntax: "proto3",
-    dependency: ["auth/v1/auth.proto"],
-    messageType: [{ name: "Empty" }],
-    service: [
-      {
-        name: "AdminService",
-        method: Object.entries(methods).map(([name, m]) => {
-          const options = create(MethodOptionsSchema);
-          if (m.policy !== undefined) setExtension(options, policy, m.policy);
-          if (m.roles !== undefined) setExtension(options, required_roles, m.roles);
-          return { name, inputType: ".fixture.v1.Empty", outputType: ".fixture.v1.Empty", options };
-        }),
-      },
-    ],
-  });
-  const registry = createFileRegistry(file, (n) => (n === "auth/v1/auth.proto" ? file_auth_v1_auth : n === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined));
-  return registry.getService("fixture.v1.AdminService")!;
-}
+const fixture = (methods: Record<string, { policy?: Policy; roles?: string[] }>) => fixtureService(undefined, methods);
 
 describe("optional mode and required roles, declared in the proto", async () => {
   const tokens = await createTokenService({ secret: testSecret(), accessExpire: 600, clock: systemClock });
