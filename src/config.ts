@@ -26,6 +26,8 @@ export interface Config {
     readonly audience: string;
     /** Leeway for exp/nbf/iat in seconds, 0 to 60. */
     readonly clockTolerance: number;
+    /** When the revocation store is unreachable: false answers `unavailable`, true skips the check. */
+    readonly revocationFailOpen: boolean;
   };
   readonly dataDir: string;
   readonly database: {
@@ -89,6 +91,7 @@ export const defaultConfig: Config = deepFreeze({
     issuer: "",
     audience: "",
     clockTolerance: 30,
+    revocationFailOpen: false,
   },
   dataDir: "data",
   database: {
@@ -124,6 +127,7 @@ const schema = {
     Issuer: ["auth.issuer", "string"],
     Audience: ["auth.audience", "string"],
     ClockTolerance: ["auth.clockTolerance", "tolerance"],
+    RevocationFailOpen: ["auth.revocationFailOpen", "boolean"],
   },
   DataDir: ["dataDir", "string"],
   Database: {

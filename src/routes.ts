@@ -62,7 +62,14 @@ export function createServiceRoutes(
     interceptors: [
       createAccessLogInterceptor(ctx.logger, ctx.metrics),
       createErrorInterceptor(ctx.logger),
-      createAuthInterceptor({ policies, tokens: ctx.tokens, logger: ctx.logger, onReject: ctx.metrics.authFailure }),
+      createAuthInterceptor({
+        policies,
+        tokens: ctx.tokens,
+        logger: ctx.logger,
+        onReject: ctx.metrics.authFailure,
+        revocations: ctx.revocations,
+        revocationFailOpen: ctx.config.auth.revocationFailOpen,
+      }),
     ],
   };
 }

@@ -8,6 +8,8 @@ import { isUnavailableError } from "./errors.js";
 import { join } from "node:path";
 import { createLoginLimiter, createMemoryCounterStore, createRedisCounterStore, failOpen, type CounterStore, type LoginLimiter } from "./auth/login-limiter.js";
 import type { Cache } from "./cache/cache.js";
+import type { Redis } from "ioredis";
+import { createMemoryRevocationStore, createRedisRevocationStore, type RevocationStore } from "./auth/revocations.js";
 import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
 import { createRedisCache } from "./cache/redis-cache.js";
 import { createResilientCache } from "./cache/resilient-cache.js";
@@ -36,10 +38,14 @@ export interface ServiceContext {
   readonly metrics: Metrics;
   /** Brute-force limits for Login (skipped, with a warning, while their store is down). */
   readonly limiter: LoginLimiter;
+  /** The Redis client when CacheRedis.Url is set: shared state for every instance. */
+  readonly redis: Redis | undefined;
   readonly users: UserStore;
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
   readonly tokens: TokenService;
+  /** Revoked access tokens (logout): Redis when configured, else in-process. */
+  readonly revocations: RevocationStore;
   /** Readiness: the database answering, and not shutting down. */
   readonly health: HealthState;
   /** Closes everything opened here; safe to call twice. */
@@ -62,7 +68,7 @@ export interface ServiceContextOptions {
 }
 
 /** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
-export type StorageContext = Omit<ServiceContext, "tokens" | "health">;
+export type StorageContext = Omit<ServiceContext, "tokens" | "health" | "revocations">;
 
 /**
  * Opens the database (migrating it when configured to) and the stores on it. On failure,
@@ -92,8 +98,10 @@ export async function openStorage(config: Config, options: ServiceContextOptions
   }
   let backend: Cache;
   let counters: CounterStore;
+  let redisClient: Redis | undefined;
   if (cacheRedis.url !== "") {
     const redis = createRedisCache(cacheRedis);
+    redisClient = redis.client;
     if (!(await redis.connected)) logger.warn("cache (Redis) unreachable at start-up; serving from the database until it answers");
     backend = redis;
     counters = createRedisCounterStore(redis.client);
@@ -118,6 +126,7 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     database,
     cache,
     metrics,
+    redis: redisClient,
     limiter: failOpen(createLoginLimiter(counters, config.loginLimits), (code) =>
       logger.warn({ code }, "login limits unavailable; not enforced until their store answers"),
     ),
@@ -179,6 +188,7 @@ export async function createServiceContext(config: Config, options: ServiceConte
   return {
     ...storage,
     tokens,
+    revocations: storage.redis ? createRedisRevocationStore(storage.redis) : createMemoryRevocationStore(clock),
     health,
     close() {
       health.close();

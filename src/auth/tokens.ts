@@ -26,7 +26,8 @@ export type TokenRejection =
   | "bad_signature"
   | "expired"
   | "not_yet_valid"
-  | "bad_claims";
+  | "bad_claims"
+  | "revoked";
 
 /** A refused token, with the reason for the log. Its message never carries token or claims. */
 export class TokenError extends Error {

@@ -13,7 +13,37 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file user/v1/user.proto.
  */
 export const file_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChJ1c2VyL3YxL3VzZXIucHJvdG8SB3VzZXIudjEiMgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJIn0KDUxvZ2luUmVzcG9uc2USCgoCaWQYASABKAMSDAoEbmFtZRgCIAEoCRIOCgZnZW5kZXIYAyABKAkSFAoMYWNjZXNzX3Rva2VuGAQgASgJEhUKDWFjY2Vzc19leHBpcmUYBSABKAMSFQoNcmVmcmVzaF9hZnRlchgGIAEoAzJLCgtVc2VyU2VydmljZRI8CgVMb2dpbhIVLnVzZXIudjEuTG9naW5SZXF1ZXN0GhYudXNlci52MS5Mb2dpblJlc3BvbnNlIgTI8xgCYgZwcm90bzM", [file_auth_v1_auth]);
+  fileDesc("ChJ1c2VyL3YxL3VzZXIucHJvdG8SB3VzZXIudjEiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSIyCgxMb2dpblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkifQoNTG9naW5SZXNwb25zZRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEg4KBmdlbmRlchgDIAEoCRIUCgxhY2Nlc3NfdG9rZW4YBCABKAkSFQoNYWNjZXNzX2V4cGlyZRgFIAEoAxIVCg1yZWZyZXNoX2FmdGVyGAYgASgDMoYBCgtVc2VyU2VydmljZRI8CgVMb2dpbhIVLnVzZXIudjEuTG9naW5SZXF1ZXN0GhYudXNlci52MS5Mb2dpblJlc3BvbnNlIgTI8xgCEjkKBkxvZ291dBIWLnVzZXIudjEuTG9nb3V0UmVxdWVzdBoXLnVzZXIudjEuTG9nb3V0UmVzcG9uc2ViBnByb3RvMw", [file_auth_v1_auth]);
+
+/**
+ * LogoutRequest is empty: the token in the authorization header is the one revoked.
+ *
+ * @generated from message user.v1.LogoutRequest
+ */
+export type LogoutRequest = Message<"user.v1.LogoutRequest"> & {
+};
+
+/**
+ * Describes the message user.v1.LogoutRequest.
+ * Use `create(LogoutRequestSchema)` to create a new message.
+ */
+export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
+  messageDesc(file_user_v1_user, 0);
+
+/**
+ * LogoutResponse is empty.
+ *
+ * @generated from message user.v1.LogoutResponse
+ */
+export type LogoutResponse = Message<"user.v1.LogoutResponse"> & {
+};
+
+/**
+ * Describes the message user.v1.LogoutResponse.
+ * Use `create(LogoutResponseSchema)` to create a new message.
+ */
+export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
+  messageDesc(file_user_v1_user, 1);
 
 /**
  * LoginRequest carries the credentials of a registered user.
@@ -37,7 +67,7 @@ export type LoginRequest = Message<"user.v1.LoginRequest"> & {
  * Use `create(LoginRequestSchema)` to create a new message.
  */
 export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
-  messageDesc(file_user_v1_user, 0);
+  messageDesc(file_user_v1_user, 2);
 
 /**
  * LoginResponse is the user's profile and a fresh access token.
@@ -88,7 +118,7 @@ export type LoginResponse = Message<"user.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_user_v1_user, 1);
+  messageDesc(file_user_v1_user, 3);
 
 /**
  * UserService issues access tokens to registered users.
@@ -106,6 +136,17 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof LoginRequestSchema;
     output: typeof LoginResponseSchema;
+  },
+  /**
+   * Logout revokes the caller's access token (by its jti) until it expires, on every instance
+   * sharing the revocation store. Requires the token it revokes.
+   *
+   * @generated from rpc user.v1.UserService.Logout
+   */
+  logout: {
+    methodKind: "unary";
+    input: typeof LogoutRequestSchema;
+    output: typeof LogoutResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_user_v1_user, 0);

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import type { Config } from "../src/config.js";
+import { SearchService } from "../src/gen/search/v1/search_pb.js";
+import { UserService } from "../src/gen/user/v1/user_pb.js";
+import { openStorage } from "../src/service-context.js";
+import { addUser } from "../src/user/manage-users.js";
+import { checkRedis, dropKeys, startTestApp, tempDir, testConfig, testKeyPrefix, testPasswordCost, testRedisUrl } from "./harness.js";
+import { startTcpProxy } from "./tcp-proxy.js";
+
+const dir = tempDir();
+after(() => dir.remove());
+const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+
+const redisUrl = testRedisUrl();
+for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
+  describe(`logout revokes the access token (${store})`, () => {
+    const prefix = testKeyPrefix();
+    const config = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/logout-${store}.db`, redisUrl: store === "redis" ? redisUrl : "", keyPrefix: prefix });
+    const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
+    before(async () => {
+      if (store === "redis") await checkRedis(redisUrl!);
+      const storage = await openStorage(config, { passwordCost: testPasswordCost });
+      await addUser(storage, { username: "alice", password: "alice-password" });
+      await storage.close();
+      apps.push(await startTestApp(config));
+      if (store === "redis") apps.push(await startTestApp(config)); // a second instance sharing the Redis
+    });
+    after(async () => {
+      for (const a of apps) await a.close();
+      if (store === "redis") await dropKeys(redisUrl!, prefix);
+    });
+
+    test("after Logout the token is refused at once, on every instance; other tokens still work", async () => {
+      const users = createClient(UserService, createConnectTransport({ baseUrl: apps[0]!.userUrl, httpVersion: "1.1" }));
+      const [a, b] = [await users.login({ username: "alice", password: "alice-password" }), await users.login({ username: "alice", password: "alice-password" })];
+      const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
+      const searches = apps.map((app) => createClient(SearchService, createGrpcTransport({ baseUrl: app.searchUrl })));
+      for (const s of searches) assert.equal(await code(s.do({ name: "go-zero" }, auth(a.accessToken))), "ok");
+      assert.equal(await code(users.logout({})), "Unauthenticated", "logout needs the token");
+      assert.equal(await code(users.logout({}, auth(a.accessToken))), "ok");
+      for (const s of searches) assert.equal(await code(s.do({ name: "go-zero" }, auth(a.accessToken))), "Unauthenticated");
+      assert.equal(await code(users.logout({}, auth(a.accessToken))), "Unauthenticated");
+      for (const s of searches) assert.equal(await code(s.do({ name: "go-zero" }, auth(b.accessToken))), "ok", "only the logged-out token");
+      const metrics = await (await fetch(`${apps[0]!.searchUrl}/metrics`)).text();
+      assert.match(metrics, /auth_failures_total\{reason="revoked"\} [1-9]/);
+    });
+  });
+}
+
+describe("revocation store unreachable (Redis)", { skip: redisUrl === undefined && "REDIS_URL is not set" }, () => {
+  test("authenticated calls fail closed (unavailable) by default; RevocationFailOpen lets them through", async () => {
+    await checkRedis(redisUrl!);
+    const u = new URL(redisUrl!);
+    const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
+    u.hostname = "127.0.0.1";
+    u.port = String(proxy.port);
+    const prefix = testKeyPrefix();
+    const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/revocation-down.db`, redisUrl: u.toString(), keyPrefix: prefix });
+    const open: Config = { ...base, auth: { ...base.auth, revocationFailOpen: true } };
+    const storage = await openStorage(base, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "alice", password: "alice-password" });
+    await storage.close();
+    const closed = await startTestApp(base);
+    const lenient = await startTestApp(open, { only: "search" });
+    try {
+      const { accessToken } = await createClient(UserService, createConnectTransport({ baseUrl: closed.userUrl, httpVersion: "1.1" })).login({ username: "alice", password: "alice-password" });
+      proxy.cut();
+      const call = (url: string) => createClient(SearchService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" })).do({ name: "go-zero" }, { headers: { authorization: accessToken } });
+      assert.equal(await code(call(closed.searchUrl)), "Unavailable");
+      assert.equal(await code(call(lenient.searchUrl)), "ok");
+      assert.equal(await code(createClient(SearchService, createConnectTransport({ baseUrl: closed.searchUrl, httpVersion: "1.1" })).ping({})), "ok", "public methods are not affected");
+    } finally {
+      await closed.close();
+      await lenient.close();
+      await proxy.close();
+      await dropKeys(redisUrl!, prefix);
+    }
+  });
+});
