@@ -46,6 +46,11 @@ export const errorTable: Readonly<
   unavailable: { code: Code.Unavailable, message: "service unavailable, try again later", showDetail: false },
 };
 
+/** A Connect code as the wire spells it: `Code.PermissionDenied` -> `permission_denied`. */
+export function codeName(code: Code): string {
+  return Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+}
+
 /** Converts an {@link AppError} into the {@link ConnectError} its kind maps to. */
 export function toConnectError(err: AppError): ConnectError {
   const row = errorTable[err.kind];

@@ -2,8 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { toJsonString } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { codeName } from "../errors.js";
 import { DoResponseSchema, SearchService } from "../gen/search/v1/search_pb.js";
 import { UserService } from "../gen/user/v1/user_pb.js";
 
@@ -33,8 +34,7 @@ export function transportFor(baseUrl: string, protocol: Protocol): Transport {
 /** `code: message`, as the CLI prints a failed call. */
 export function describeCallError(err: unknown): string {
   const e = ConnectError.from(err);
-  const code = Code[e.code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-  return `${code}: ${e.rawMessage}`;
+  return `${codeName(e.code)}: ${e.rawMessage}`;
 }
 
 /** Logs in; returns the access token (and saves it when `save`). */

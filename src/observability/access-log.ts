@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { claimsKey } from "../auth/context.js";
+import { codeName } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "./metrics.js";
 
@@ -11,8 +12,6 @@ function protocolOf(contentType: string | null): string {
   if (contentType.startsWith("application/grpc")) return "grpc";
   return "connect";
 }
-
-const codeName = (code: Code) => Code[code]!.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 
 /**
  * The outermost interceptor: one structured access-log line per call (method, protocol, code,
