@@ -1,6 +1,6 @@
 import http from "node:http";
 import http2 from "node:http2";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { Logger } from "./logger.js";
 import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
 
@@ -84,15 +84,7 @@ export function createPortServer(
 
   let closing: Promise<void> | undefined;
   return {
-    listen(port, host) {
-      return new Promise((resolve, reject) => {
-        h1.once("error", reject);
-        h1.listen(port, host, () => {
-          h1.off("error", reject);
-          resolve((h1.address() as AddressInfo).port);
-        });
-      });
-    },
+    listen: (port, host) => listenOn(h1, port, host),
     close(graceMs = 10_000) {
       closing ??= (async () => {
         if (!h1.listening) return;
@@ -144,15 +136,7 @@ function createTlsPortServer(handler: NodeHandler, limits: ServerLimits, tls: { 
   });
   let closing: Promise<void> | undefined;
   return {
-    listen(port, host) {
-      return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          resolve((server.address() as AddressInfo).port);
-        });
-      });
-    },
+    listen: (port, host) => listenOn(server, port, host),
     close(graceMs = 10_000) {
       closing ??= (async () => {
         if (!server.listening) return;
@@ -202,6 +186,17 @@ function sniffProtocol(socket: Socket, timeoutMs: number, route: (isHttp2: boole
   socket.on("data", onData);
   socket.on("error", onError);
   socket.on("close", stop);
+}
+
+/** Starts `server` listening; resolves to the bound port, rejects on a listen error. */
+function listenOn(server: NetServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }
 
 function clientErrorStatus(code: string | undefined): string {
