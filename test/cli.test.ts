@@ -4,31 +4,15 @@ import { statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { after, describe, test } from "node:test";
-import { tempDir, testSecret } from "./harness.js";
+import { childEnv, runBookstore, tempDir, testSecret } from "./harness.js";
 import { freePort } from "../scripts/free-port.js";
 
 const bin = resolve("bin/bookstore.js");
 const dir = tempDir();
 after(() => dir.remove());
 
-/** The environment a child gets: none of the CI's database or secret settings leak in. */
-function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
-  return env;
-}
 
-function run(args: string[], options: { cwd: string; env?: Record<string, string>; stdin?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env: childEnv(options.env) });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-    child.stdin.end(options.stdin ?? "");
-  });
-}
-
+const run = (args: string[], options: { cwd: string; env?: Record<string, string>; stdin?: string }) => runBookstore(args, options);
 
 /** Starts `bookstore serve ...` and resolves once every expected service logs "listening". */
 function serve(args: string[], options: { cwd: string; env: Record<string, string>; services: number }): Promise<{ child: ChildProcess; output: () => string }> {

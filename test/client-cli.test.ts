@@ -1,25 +1,13 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+import { runBookstore, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
-const bin = resolve("bin/bookstore.js");
 
-function run(args: string[], env: Record<string, string>, stdin = ""): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => done({ code, stdout, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const run = (args: string[], env: Record<string, string>, stdin = "") => runBookstore(args, { env, stdin });
 
 describe("the typed client commands: bookstore login / search / ping", () => {
   const dir = tempDir();

@@ -1,25 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+import { bufCurl, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 const password = "correct horse battery staple";
 
-/** Runs buf curl; resolves to its exit code and output (buf exits with Connect code x 8). */
-async function bufCurl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node_modules/.bin/buf", ["curl", "--schema", "proto", ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const withSchema = (args: string[]) => bufCurl(["--schema", "proto", ...args]);
 
 describe("other clients: buf curl and @grpc/grpc-js", () => {
   const dir = tempDir();
@@ -39,19 +28,19 @@ describe("other clients: buf curl and @grpc/grpc-js", () => {
   for (const protocol of ["connect", "grpc", "grpcweb"] as const) {
     test(`buf curl --protocol ${protocol}`, async () => {
       const extra = protocol === "grpc" ? ["--protocol", protocol, "--http2-prior-knowledge"] : ["--protocol", protocol];
-      const login = await bufCurl([...extra, "-d", JSON.stringify({ username: "alice", password }), `${app.userUrl}/user.v1.UserService/Login`]);
+      const login = await withSchema([...extra, "-d", JSON.stringify({ username: "alice", password }), `${app.userUrl}/user.v1.UserService/Login`]);
       assert.equal(login.code, 0, login.stderr);
       const token = JSON.parse(login.stdout).accessToken as string;
 
-      const denied = await bufCurl([...extra, "-d", '{"name":"go-zero"}', `${app.searchUrl}/search.v1.SearchService/Do`]);
+      const denied = await withSchema([...extra, "-d", '{"name":"go-zero"}', `${app.searchUrl}/search.v1.SearchService/Do`]);
       assert.equal(denied.code, 16 * 8, "unauthenticated");
       assert.match(denied.stderr, /unauthenticated/);
 
-      const found = await bufCurl([...extra, "-H", `Authorization: Bearer ${token}`, "-d", '{"name":"go-zero"}', `${app.searchUrl}/search.v1.SearchService/Do`]);
+      const found = await withSchema([...extra, "-H", `Authorization: Bearer ${token}`, "-d", '{"name":"go-zero"}', `${app.searchUrl}/search.v1.SearchService/Do`]);
       assert.equal(found.code, 0, found.stderr);
       assert.deepEqual(JSON.parse(found.stdout), { name: "go-zero", count: "100" });
 
-      const ping = await bufCurl([...extra, "-d", "{}", `${app.searchUrl}/search.v1.SearchService/Ping`]);
+      const ping = await withSchema([...extra, "-d", "{}", `${app.searchUrl}/search.v1.SearchService/Ping`]);
       assert.equal(ping.code, 0, ping.stderr);
     });
   }

@@ -22,23 +22,10 @@ import {
   testPasswordCost,
   testRedisUrl,
 } from "./harness.js";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { proxyFor, type TcpProxy } from "./tcp-proxy.js";
 
 const dir = tempDir();
 after(() => dir.remove());
-
-/** The same URL, reached through the proxy on loopback. */
-function via(url: string, proxy: TcpProxy): string {
-  const u = new URL(url);
-  u.hostname = "127.0.0.1";
-  u.port = String(proxy.port);
-  return u.toString();
-}
-
-function target(url: string, defaultPort: number): { host: string; port: number } {
-  const u = new URL(url);
-  return { host: u.hostname, port: u.port === "" ? defaultPort : Number(u.port) };
-}
 
 async function timed<T>(p: Promise<T>): Promise<{ ms: number; result?: T; error?: ConnectError }> {
   const t = performance.now();
@@ -74,9 +61,10 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
     before(async () => {
       await checkRedis(redisUrl!);
       redis = new Redis(redisUrl!, { keyPrefix: prefix });
-      proxy = await startTcpProxy(target(redisUrl!, 6379));
+      const through = await proxyFor(redisUrl!, 6379);
+      proxy = through.proxy;
       await resetDatabase(dataSource);
-      const config = testConfig(dir.path, { dataSource: dialect === "sqlite" ? `sqlite:${dir.path}/redis-faults.db` : dataSource, redisUrl: via(redisUrl!, proxy), keyPrefix: prefix });
+      const config = testConfig(dir.path, { dataSource: dialect === "sqlite" ? `sqlite:${dir.path}/redis-faults.db` : dataSource, redisUrl: through.url, keyPrefix: prefix });
       const storage = await openStorage(config, { passwordCost: testPasswordCost, logger });
       for (const name of ["alice", "bob"]) await addUser(storage, { username: name, password: `${name}-password` });
       await storage.close();
@@ -143,8 +131,9 @@ describe("database faults (MySQL)", { skip: mysqlUrl === undefined && "DATABASE_
 
   before(async () => {
     await resetDatabase(mysqlUrl!);
-    proxy = await startTcpProxy(target(mysqlUrl!, 3306));
-    const config = testConfig(dir.path, { dataSource: via(mysqlUrl!, proxy) });
+    const through = await proxyFor(mysqlUrl!, 3306);
+    proxy = through.proxy;
+    const config = testConfig(dir.path, { dataSource: through.url });
     const storage = await openStorage(config, { passwordCost: testPasswordCost });
     for (const name of ["alice", "dave", "erin"]) await addUser(storage, { username: name, password: `${name}-password` });
     await storage.close();

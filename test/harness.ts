@@ -1,8 +1,10 @@
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { defaultConfig, type Config } from "../src/config.js";
@@ -132,5 +134,44 @@ export async function dropKeys(url: string, prefix: string): Promise<void> {
     if (keys.length > 0) await client.del(...keys);
   } finally {
     client.disconnect();
+  }
+}
+
+/** What a finished child process said. */
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A child's environment: only PATH, HOME and `extra`, so none of CI's database or secret settings leak in. */
+export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+}
+
+/** Runs `bookstore ARGS` as an operator would, in a child process with {@link childEnv}. */
+export function runBookstore(args: string[], options: { cwd?: string; env?: Record<string, string>; stdin?: string } = {}): Promise<RunResult> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [resolve("bin/bookstore.js"), ...args], {
+      cwd: options.cwd,
+      env: childEnv(options.env),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => done({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? "");
+  });
+}
+
+/** Runs `buf curl ARGS`; its exit code is the Connect code x 8 when the call fails. */
+export async function bufCurl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)("node_modules/.bin/buf", ["curl", ...args]);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }

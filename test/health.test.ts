@@ -5,7 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../src/gen/health/v1/health_pb.js";
 import { resetDatabase, startTestApp, tempDir, testConfig, testDataSources } from "./harness.js";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
+import { proxyFor, type TcpProxy } from "./tcp-proxy.js";
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -54,11 +54,9 @@ describe("readiness follows the database (MySQL)", { skip: mysqlUrl === undefine
   let app: Awaited<ReturnType<typeof startTestApp>>;
   before(async () => {
     await resetDatabase(mysqlUrl!);
-    const u = new URL(mysqlUrl!);
-    proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 3306) });
-    u.hostname = "127.0.0.1";
-    u.port = String(proxy.port);
-    app = await startTestApp(testConfig(dir.path, { dataSource: u.toString() }), { healthIntervalMs: 100 });
+    const through = await proxyFor(mysqlUrl!, 3306);
+    proxy = through.proxy;
+    app = await startTestApp(testConfig(dir.path, { dataSource: through.url }), { healthIntervalMs: 100 });
   });
   after(async () => {
     await app?.close(0);

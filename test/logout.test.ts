@@ -8,7 +8,7 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import { checkRedis, dropKeys, startTestApp, tempDir, testConfig, testKeyPrefix, testPasswordCost, testRedisUrl } from "./harness.js";
-import { startTcpProxy } from "./tcp-proxy.js";
+import { proxyFor } from "./tcp-proxy.js";
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -53,12 +53,9 @@ for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
 describe("revocation store unreachable (Redis)", { skip: redisUrl === undefined && "REDIS_URL is not set" }, () => {
   test("authenticated calls fail closed (unavailable) by default; RevocationFailOpen lets them through", async () => {
     await checkRedis(redisUrl!);
-    const u = new URL(redisUrl!);
-    const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || 6379) });
-    u.hostname = "127.0.0.1";
-    u.port = String(proxy.port);
+    const { proxy, url } = await proxyFor(redisUrl!, 6379);
     const prefix = testKeyPrefix();
-    const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/revocation-down.db`, redisUrl: u.toString(), keyPrefix: prefix });
+    const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/revocation-down.db`, redisUrl: url, keyPrefix: prefix });
     const open: Config = { ...base, auth: { ...base.auth, revocationFailOpen: true } };
     const storage = await openStorage(base, { passwordCost: testPasswordCost });
     await addUser(storage, { username: "alice", password: "alice-password" });

@@ -1,19 +1,9 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
-import { promisify } from "node:util";
-import { startTestApp, tempDir, testConfig } from "./harness.js";
+import { bufCurl, startTestApp, tempDir, testConfig } from "./harness.js";
 
 /** buf curl with no --schema: everything it knows comes from the server's reflection. */
-async function reflect(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)("node_modules/.bin/buf", ["curl", "--http2-prior-knowledge", ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const reflect = (args: string[]) => bufCurl(["--http2-prior-knowledge", ...args]);
 
 describe("gRPC server reflection (v1 and v1alpha) on every port", () => {
   const dir = tempDir();

@@ -76,3 +76,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
   };
 }
+
+/**
+ * Puts a proxy in front of the service a URL names (`redis://…`, `mysql://…`) and returns it
+ * with the same URL pointed at the proxy, credentials and path kept.
+ */
+export async function proxyFor(url: string, defaultPort: number): Promise<{ proxy: TcpProxy; url: string }> {
+  const u = new URL(url);
+  const proxy = await startTcpProxy({ host: u.hostname, port: u.port === "" ? defaultPort : Number(u.port) });
+  u.hostname = "127.0.0.1";
+  u.port = String(proxy.port);
+  return { proxy, url: u.toString() };
+}

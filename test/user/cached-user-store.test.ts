@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { jitter } from "../../src/cache/cache.js";
@@ -16,6 +15,7 @@ import {
   manualClock,
   memoryLogger,
   resetDatabase,
+  runBookstore,
   tempDir,
   testConfig,
   testDataSources,
@@ -46,17 +46,7 @@ test("the in-process cache is a bounded LRU with lifetimes", async () => {
 });
 
 /** Runs `bookstore user ...` in a child process, as an operator would. */
-function cli(args: string[], env: Record<string, string>, stdin = ""): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve("bin/bookstore.js"), "user", ...args], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => done({ code, stderr }));
-    child.stdin.end(stdin);
-  });
-}
+const cli = (args: string[], env: Record<string, string>, stdin = "") => runBookstore(["user", ...args], { env, stdin });
 
 const redisUrl = testRedisUrl();
 const caches: ("memory" | "redis")[] = redisUrl ? ["memory", "redis"] : ["memory"];
