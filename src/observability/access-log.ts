@@ -28,6 +28,7 @@ export function createAccessLogInterceptor(logger: Logger, metrics: Metrics): In
     const finish = (code: string) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.call(method, code, seconds);
+      if (!logger.isLevelEnabled("info")) return; // the hot path builds no line nobody will read
       logger.info(
         {
           method,
