@@ -2,6 +2,7 @@ import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { inspectToken } from "./auth/inspect-token.js";
+import { generateKeyFiles } from "./auth/generate-key.js";
 import { PolicyError } from "./auth/policy.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { AppError } from "./errors.js";
@@ -9,7 +10,8 @@ import { createLogger } from "./logger.js";
 import { pino } from "pino";
 import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
-import { openStorage } from "./service-context.js";
+import { openStorage, revocationStoreOf } from "./service-context.js";
+import { endAllSessions } from "./user/sessions.js";
 import { addUser, changePassword } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
@@ -26,7 +28,10 @@ const usage = `usage:
                                                    call SearchService.Do (token: --token, else the saved one)
   bookstore ping [--url U] [--protocol P]          call SearchService.Ping
   bookstore token inspect [TOKEN]                  decode a token (from stdin without TOKEN) WITHOUT verifying it
-environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT`;
+  bookstore keys generate --alg RS256|ES256|EdDSA [--dir keys]
+                                                   write a new key pair named by a fresh kid
+environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT
+             SIGNING_ALGORITHM SIGNING_KEY_FILE SIGNING_KEY VERIFY_KEY_FILES JWKS_URL REFRESH_EXPIRE`;
 
 /** A mistake in the command line; printed with the usage, exit code 2. */
 class UsageError extends Error {
@@ -53,6 +58,8 @@ export async function main(argv: string[], io: { stdin: NodeJS.ReadableStream & 
         return await client(command, rest, io);
       case "token":
         return await token(rest, io);
+      case "keys":
+        return await keys(rest, io);
       case undefined:
       case "help":
       case "-h":
@@ -153,7 +160,11 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
       io.stdout.write(`added user ${username} with id ${id}\n`);
     } else if (sub === "passwd") {
       const id = await changePassword(storage, { username, password });
-      io.stdout.write(`changed the password of user ${username} (id ${id})\n`);
+      const ended = await endAllSessions(
+        { store: storage.sessionStore, revocations: revocationStoreOf(storage), clock: storage.clock, accessExpire: config.auth.accessExpire },
+        id,
+      );
+      io.stdout.write(`changed the password of user ${username} (id ${id}); ended ${ended} session(s)\n`);
     } else {
       const id = await storage.users.delete(username);
       io.stdout.write(`deleted user ${username} (id ${id})\n`);
@@ -199,6 +210,22 @@ async function token(args: string[], io: { stdin: NodeJS.ReadableStream & { isTT
   const { positionals } = parse(rest, {}, rest.length === 0 ? 0 : 1);
   const text = positionals[0] ?? (await readPassword(io.stdin, io.stderr));
   io.stdout.write(JSON.stringify(inspectToken(text, Math.floor(Date.now() / 1000)), null, 2) + "\n");
+  return 0;
+}
+
+async function keys(args: string[], io: { stdout: NodeJS.WritableStream }): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub !== "generate") throw new UsageError(sub === undefined ? "keys needs a subcommand: generate" : `unknown keys subcommand ${sub}`);
+  const { values } = parse(rest, { alg: { type: "string" }, dir: { type: "string" } }, 0);
+  const alg = values.alg;
+  if (alg !== "RS256" && alg !== "ES256" && alg !== "EdDSA") throw new UsageError("--alg takes RS256, ES256 or EdDSA");
+  const key = await generateKeyFiles(alg, (values.dir as string | undefined) ?? "keys");
+  io.stdout.write(
+    `kid: ${key.kid}\n` +
+      `private key: ${key.privateKeyFile} (mode 0600; keep it secret)\n` +
+      `public key:  ${key.publicKeyFile}\n` +
+      `to sign with it: Auth.Algorithm: ${alg} and Auth.SigningKeyFile: ${key.privateKeyFile}\n`,
+  );
   return 0;
 }
 

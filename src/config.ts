@@ -28,6 +28,22 @@ export interface Config {
     readonly clockTolerance: number;
     /** When the revocation store is unreachable: false answers `unavailable`, true skips the check. */
     readonly revocationFailOpen: boolean;
+    /** What new tokens are signed with: HS256 (the shared secret) or RS256/ES256/EdDSA (a key pair). */
+    readonly algorithm: "HS256" | "RS256" | "ES256" | "EdDSA";
+    /** PEM private key that signs (RS256/ES256/EdDSA), as a file... */
+    readonly signingKeyFile: string;
+    /** ...or as text (e.g. from the environment). */
+    readonly signingKey: string;
+    /** PEM public keys of earlier signing keys: they verify (and are published) until removed. */
+    readonly verifyKeyFiles: readonly string[];
+    /** Verify with the keys published at this JWKS URL (no local key needed to verify). */
+    readonly jwksUrl: string;
+    /** Least seconds between JWKS refetches caused by unknown kids or failures. */
+    readonly jwksCooldown: number;
+    /** Seconds after which fetched keys are refreshed in the background. */
+    readonly jwksMaxAge: number;
+    /** Refresh token lifetime in seconds. */
+    readonly refreshExpire: number;
   };
   readonly dataDir: string;
   readonly database: {
@@ -92,6 +108,14 @@ export const defaultConfig: Config = deepFreeze({
     audience: "",
     clockTolerance: 30,
     revocationFailOpen: false,
+    algorithm: "HS256",
+    signingKeyFile: "",
+    signingKey: "",
+    verifyKeyFiles: [],
+    jwksUrl: "",
+    jwksCooldown: 30,
+    jwksMaxAge: 300,
+    refreshExpire: 30 * 24 * 3600,
   },
   dataDir: "data",
   database: {
@@ -128,6 +152,14 @@ const schema = {
     Audience: ["auth.audience", "string"],
     ClockTolerance: ["auth.clockTolerance", "tolerance"],
     RevocationFailOpen: ["auth.revocationFailOpen", "boolean"],
+    Algorithm: ["auth.algorithm", "algorithm"],
+    SigningKeyFile: ["auth.signingKeyFile", "string"],
+    SigningKey: ["auth.signingKey", "string"],
+    VerifyKeyFiles: ["auth.verifyKeyFiles", "paths"],
+    JwksUrl: ["auth.jwksUrl", "httpUrl"],
+    JwksCooldown: ["auth.jwksCooldown", "seconds"],
+    JwksMaxAge: ["auth.jwksMaxAge", "seconds"],
+    RefreshExpire: ["auth.refreshExpire", "expire"],
   },
   DataDir: ["dataDir", "string"],
   Database: {
@@ -187,7 +219,10 @@ type Kind =
   | "origins"
   | "cacheSize"
   | "tolerance"
-  | "limit";
+  | "limit"
+  | "algorithm"
+  | "paths"
+  | "httpUrl";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -196,6 +231,12 @@ export const envOverrides: Readonly<Record<string, { key: string; yamlKey: strin
   ACCESS_SECRET: { key: "auth.accessSecret", yamlKey: "Auth.AccessSecret", kind: "string" },
   ACCESS_EXPIRE: { key: "auth.accessExpire", yamlKey: "Auth.AccessExpire", kind: "expire" },
   PREV_ACCESS_SECRET: { key: "auth.prevAccessSecret", yamlKey: "Auth.PrevAccessSecret", kind: "string" },
+  SIGNING_ALGORITHM: { key: "auth.algorithm", yamlKey: "Auth.Algorithm", kind: "algorithm" },
+  SIGNING_KEY_FILE: { key: "auth.signingKeyFile", yamlKey: "Auth.SigningKeyFile", kind: "string" },
+  SIGNING_KEY: { key: "auth.signingKey", yamlKey: "Auth.SigningKey", kind: "string" },
+  VERIFY_KEY_FILES: { key: "auth.verifyKeyFiles", yamlKey: "Auth.VerifyKeyFiles", kind: "paths" },
+  JWKS_URL: { key: "auth.jwksUrl", yamlKey: "Auth.JwksUrl", kind: "httpUrl" },
+  REFRESH_EXPIRE: { key: "auth.refreshExpire", yamlKey: "Auth.RefreshExpire", kind: "expire" },
   DATABASE_URL: { key: "database.dataSource", yamlKey: "Database.DataSource", kind: "dataSource" },
   REDIS_URL: { key: "cacheRedis.url", yamlKey: "CacheRedis.Url", kind: "redisUrl" },
   HOST: { key: "host", yamlKey: "Host", kind: "string" },
@@ -302,6 +343,22 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
     }
     case "limit":
       return readInteger(v, where, 1, 100_000_000);
+    case "algorithm":
+      if (v !== "HS256" && v !== "RS256" && v !== "ES256" && v !== "EdDSA") {
+        throw new ConfigError(`config: ${where} must be one of HS256, RS256, ES256, EdDSA`);
+      }
+      return v;
+    case "paths": {
+      const list = typeof v === "string" ? v.split(",").map((p) => p.trim()).filter(Boolean) : v;
+      if (!Array.isArray(list) || !list.every((p) => typeof p === "string" && p !== "")) {
+        throw new ConfigError(`config: ${where} must be a list of file paths`);
+      }
+      return list;
+    }
+    case "httpUrl":
+      if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
+      if (v !== "") checkUrl(v, where, ["http:", "https:"]);
+      return v;
     case "tolerance":
       return readInteger(v, where, 0, 60);
     case "cacheSize":

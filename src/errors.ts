@@ -7,6 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 export type AppErrorKind =
   | "bad_credentials"
   | "token_invalid"
+  | "refresh_invalid"
   | "invalid_argument"
   | "already_exists"
   | "not_found"
@@ -38,6 +39,7 @@ export const errorTable: Readonly<
 > = {
   bad_credentials: { code: Code.Unauthenticated, message: "invalid username or password", showDetail: false },
   token_invalid: { code: Code.Unauthenticated, message: "invalid or missing access token", showDetail: false },
+  refresh_invalid: { code: Code.Unauthenticated, message: "invalid, used or expired refresh token: log in again", showDetail: false },
   invalid_argument: { code: Code.InvalidArgument, message: "invalid argument", showDetail: true },
   already_exists: { code: Code.AlreadyExists, message: "already exists", showDetail: true },
   not_found: { code: Code.NotFound, message: "not found", showDetail: true },

@@ -5,6 +5,7 @@ import { createServiceRoutes, type ServiceName } from "./routes.js";
 import { clientAddressValues } from "./http/client-address.js";
 import { withCors } from "./http/cors.js";
 import { withProbes } from "./http/probes.js";
+import { withJwks } from "./http/jwks.js";
 import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
 import { createServiceContext, type ServiceContext, type ServiceContextOptions } from "./service-context.js";
 
@@ -32,7 +33,7 @@ export async function startBookstore(
   options: ServiceContextOptions & { only?: ServiceName } = {},
 ): Promise<Bookstore> {
   const names: ServiceName[] = options.only ? [options.only] : ["user", "search"];
-  const ctx = await createServiceContext(config, options);
+  const ctx = await createServiceContext(config, { signs: names.includes("user"), ...options });
   const servers: PortServer[] = [];
   const ports: Partial<Record<ServiceName, number>> = {};
   const close = async (graceMs?: number) => {
@@ -53,7 +54,9 @@ export async function startBookstore(
         // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
         jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },
       }) as NodeHandler;
-      const server = createPortServer(withCors(withProbes(handler, ctx.health, ctx.metrics), config.cors.allowedOrigins), { logger: ctx.logger, limits: config.limits, tls });
+      const probed = withProbes(handler, ctx.health, ctx.metrics);
+      const published = name === "user" ? withJwks(probed, ctx.tokens.publicJwks) : probed;
+      const server = createPortServer(withCors(published, config.cors.allowedOrigins), { logger: ctx.logger, limits: config.limits, tls });
       servers.push(server);
       ports[name] = await server.listen(wanted[name], config.host);
       ctx.logger.info({ service: name, host: config.host, port: ports[name], tls: tls !== undefined }, "listening");

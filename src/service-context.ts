@@ -1,4 +1,4 @@
-import { checkPreviousSecret, resolveAccessSecret } from "./auth/secret.js";
+import { loadKeyRing } from "./auth/key-config.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { withVerifiedTokenCache } from "./auth/verified-token-cache.js";
@@ -23,6 +23,8 @@ import { createLogger, type Logger } from "./logger.js";
 import { createBookStore, type BookStore } from "./search/book-store.js";
 import { createCachedUserStore } from "./user/cached-user-store.js";
 import { createUserStore, type UserStore } from "./user/user-store.js";
+import { createSessionStore, type SessionStore } from "./user/session-store.js";
+import { createSessions, type Sessions } from "./user/sessions.js";
 
 /**
  * Every long-lived resource of the process, opened from the config in one place and closed
@@ -44,8 +46,10 @@ export interface ServiceContext {
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
   readonly tokens: TokenService;
-  /** Revoked access tokens (logout): Redis when configured, else in-process. */
+  /** Revoked access tokens and sessions (logout): Redis when configured, else in-process. */
   readonly revocations: RevocationStore;
+  /** Refresh sessions: started by Login, rotated by Refresh, ended by Logout. */
+  readonly sessions: Sessions;
   /** Readiness: the database answering, and not shutting down. */
   readonly health: HealthState;
   /** Closes everything opened here; safe to call twice. */
@@ -65,10 +69,15 @@ export interface ServiceContextOptions {
   /** How often readiness checks the database, in milliseconds (default 2000). */
   healthIntervalMs?: number;
   metrics?: Metrics;
+  /** Whether this process issues tokens (serves UserService); a verifier alone may use a JWKS URL only. */
+  signs?: boolean;
 }
 
 /** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
-export type StorageContext = Omit<ServiceContext, "tokens" | "health" | "revocations">;
+export type StorageContext = Omit<ServiceContext, "tokens" | "health" | "revocations" | "sessions"> & {
+  /** Refresh sessions in the database (maintenance ends them on a password change). */
+  readonly sessionStore: SessionStore;
+};
 
 /**
  * Opens the database (migrating it when configured to) and the stores on it. On failure,
@@ -135,12 +144,18 @@ export async function openStorage(config: Config, options: ServiceContextOptions
       onLookup: metrics.cacheLookup,
     }),
     books: bounded(createBookStore(database.db)),
+    sessionStore: bounded(createSessionStore(database.db)),
     passwords: createPasswordHasher({ cost: options.passwordCost }),
     close() {
       closed ??= Promise.all([cache.close(), database.close()]).then(() => undefined);
       return closed;
     },
   };
+}
+
+/** The revocation store: Redis when configured (shared by every instance), else this process. */
+export function revocationStoreOf(storage: Pick<StorageContext, "redis" | "clock">): RevocationStore {
+  return storage.redis ? createRedisRevocationStore(storage.redis) : createMemoryRevocationStore(storage.clock);
 }
 
 /** host:port of a data source, for messages; never the credentials. */
@@ -154,21 +169,17 @@ function hostOf(dataSource: string): string {
 }
 
 /**
- * Opens the whole service context: resolves the access secret first (refusing a weak one
+ * Opens the whole service context: reads the keys first (refusing a weak secret or a bad key
  * before anything else is opened), then the storage.
  */
 export async function createServiceContext(config: Config, options: ServiceContextOptions = {}): Promise<ServiceContext> {
-  const secret = resolveAccessSecret({
-    configured: config.auth.accessSecret,
-    dataDir: config.dataDir,
-    allowGenerated: config.database.dataSource.startsWith("sqlite:"),
-  });
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger({ name: config.name, level: config.log.level });
   const { auth } = config;
   const service = await createTokenService({
-    secret,
-    previousSecret: checkPreviousSecret(auth.prevAccessSecret, secret),
+    ...(await loadKeyRing(config, { signs: options.signs ?? true, clock, logger })),
     accessExpire: auth.accessExpire,
+    refreshExpire: auth.refreshExpire,
     clock,
     issuer: auth.issuer || undefined,
     audience: auth.audience || undefined,
@@ -178,17 +189,29 @@ export async function createServiceContext(config: Config, options: ServiceConte
     maxEntries: config.auth.verifiedTokenCache,
     clock,
   });
-  const storage = await openStorage(config, { ...options, clock, metrics: options.metrics ?? createMetrics({ process: true }) });
+  const storage = await openStorage(config, { ...options, logger, clock, metrics: options.metrics ?? createMetrics({ process: true }) });
   const ping = withDeadline({ ping: () => sql`select 1`.execute(storage.database.db) }, config.database.queryTimeoutMs);
   const health = createHealthState({
     check: () => ping.ping().then(() => true),
     intervalMs: options.healthIntervalMs ?? 2000,
     logger: storage.logger,
   });
+  const revocations = revocationStoreOf(storage);
+  const sessions = createSessions({
+    store: storage.sessionStore,
+    cache: storage.cache,
+    tokens,
+    users: storage.users,
+    revocations,
+    clock,
+    accessExpire: auth.accessExpire,
+    logger,
+  });
   return {
     ...storage,
     tokens,
-    revocations: storage.redis ? createRedisRevocationStore(storage.redis) : createMemoryRevocationStore(clock),
+    revocations,
+    sessions,
     health,
     close() {
       health.close();

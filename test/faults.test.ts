@@ -168,8 +168,11 @@ describe("database faults (MySQL)", { skip: mysqlUrl === undefined && "DATABASE_
     assert.equal(denied.error?.code, Code.Unauthenticated);
     const lookup = await timed(search.do({ name: "go-zero" }, auth));
     assert.equal(lookup.error?.code, Code.Unavailable, "the token passed; the book lookup needs the database");
-    // a user in the cache can still log in
-    assert.equal((await timed(users.login({ username: "alice", password: "alice-password" }))).error, undefined);
+    // a user in the cache can still log in: an access token, but no session to refresh
+    const degraded = await users.login({ username: "alice", password: "alice-password" });
+    assert.equal(degraded.refreshToken, "");
+    const withDegraded = await timed(search.do({ name: "go-zero" }, { headers: { authorization: degraded.accessToken } }));
+    assert.equal(withDegraded.error?.code, Code.Unavailable, "the degraded token is accepted; only the lookup fails");
 
     proxy.restore();
     await eventually("Login works again", async () => (await timed(users.login({ username: "dave", password: "dave-password" }))).error === undefined);

@@ -39,7 +39,7 @@ export async function resetDatabase(dataSource: string): Promise<void> {
   if (!dataSource.startsWith("mysql:")) return;
   const { db, close } = openDatabase(dataSource);
   try {
-    for (const table of ["user", "book", "kysely_migration", "kysely_migration_lock"]) {
+    for (const table of ["user", "book", "refresh_token", "refresh_session", "kysely_migration", "kysely_migration_lock"]) {
       await sql`drop table if exists ${sql.table(table)}`.execute(db);
     }
   } finally {

@@ -34,7 +34,7 @@ test("the README walk-through works as typed", async () => {
   });
   const lines = stdout.split("\n");
   assert.match(stdout, /^added user alice with id 1$/m);
-  assert.match(stdout, /^\{"id":"1","name":"Alice","gender":"female","accessToken":"eyJ[^"]+","accessExpire":"\d+","refreshAfter":"\d+"\}/m);
+  assert.match(stdout, /^\{"id":"1","name":"Alice","gender":"female","accessToken":"eyJ[^"]+","accessExpire":"\d+","refreshAfter":"\d+","refreshToken":"eyJ[^"]+","refreshExpire":"\d+"\}/m);
   assert.ok(lines.includes("401"), "Do without a token is 401");
   assert.ok(lines.includes('{"name":"go-zero","count":"100"}'), "Do with the token finds the book");
   assert.ok(lines.includes("{}"), "Ping answers");

@@ -86,7 +86,7 @@ describe("both services over every protocol on one port each", () => {
     });
     assert.equal(login.status, 200);
     const body = (await login.json()) as Record<string, string>;
-    assert.deepEqual(Object.keys(body).sort(), ["accessExpire", "accessToken", "gender", "id", "name", "refreshAfter"]);
+    assert.deepEqual(Object.keys(body).sort(), ["accessExpire", "accessToken", "gender", "id", "name", "refreshAfter", "refreshExpire", "refreshToken"]);
 
     const denied = await fetch(`${app.searchUrl}/search.v1.SearchService/Do`, {
       method: "POST",

@@ -45,10 +45,10 @@ export function createAuthInterceptor(options: {
 }): Interceptor {
   const { policies, tokens, logger, onReject, onDenied, revocations, revocationFailOpen } = options;
   let warnedStoreDown = false;
-  const isRevoked = async (jti: string | undefined): Promise<boolean> => {
-    if (revocations === undefined || jti === undefined) return false;
+  const isRevoked = async (jti: string | undefined, sid: string | undefined): Promise<boolean> => {
+    if (revocations === undefined || (jti === undefined && sid === undefined)) return false;
     try {
-      const revoked = await revocations.isRevoked(jti);
+      const revoked = await revocations.isRevoked(jti, sid);
       warnedStoreDown = false;
       return revoked;
     } catch (err) {
@@ -67,7 +67,7 @@ export function createAuthInterceptor(options: {
     try {
       token = tokenFromHeader(header);
       const claims = await tokens.verify(token);
-      if (await isRevoked(claims.jti)) throw new TokenError("revoked");
+      if (await isRevoked(claims.jti, claims.sid)) throw new TokenError("revoked");
       req.contextValues.set(claimsKey, claims);
       const missing = auth.roles.filter((r) => !claims.roles.includes(r));
       if (missing.length > 0) {

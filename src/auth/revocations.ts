@@ -1,22 +1,40 @@
 import type { Redis } from "ioredis";
 import type { Clock } from "../clock.js";
 
-/** Revoked access tokens, by `jti`, each kept until the token's own expiry. */
+/**
+ * Revoked access tokens, by `jti`, and revoked sessions, by `sid` (every access token issued
+ * in the session), each kept until nothing it covers can still be valid.
+ */
 export interface RevocationStore {
   revoke(jti: string, exp: number): Promise<void>;
-  isRevoked(jti: string): Promise<boolean>;
+  /** Revokes every access token carrying `sid`, until `until` (epoch seconds). */
+  revokeSession(sid: string, until: number): Promise<void>;
+  /** Whether the token (by jti) or its session (by sid) is revoked. */
+  isRevoked(jti: string | undefined, sid?: string): Promise<boolean>;
 }
 
-const key = (jti: string) => `revoked:jti:${jti}`;
+const jtiKey = (jti: string) => `revoked:jti:${jti}`;
+const sidKey = (sid: string) => `revoked:sid:${sid}`;
 
-/** Revocations in Redis, seen at once by every instance sharing it. */
+function keysOf(jti: string | undefined, sid: string | undefined): string[] {
+  const keys: string[] = [];
+  if (jti !== undefined) keys.push(jtiKey(jti));
+  if (sid !== undefined) keys.push(sidKey(sid));
+  return keys;
+}
+
+/** Revocations in Redis, seen at once by every instance sharing it (one round trip per check). */
 export function createRedisRevocationStore(client: Redis): RevocationStore {
   return {
     async revoke(jti, exp) {
-      await client.set(key(jti), "1", "EXAT", exp);
+      await client.set(jtiKey(jti), "1", "EXAT", exp);
     },
-    async isRevoked(jti) {
-      return (await client.exists(key(jti))) === 1;
+    async revokeSession(sid, until) {
+      await client.set(sidKey(sid), "1", "EXAT", until);
+    },
+    async isRevoked(jti, sid) {
+      const keys = keysOf(jti, sid);
+      return keys.length > 0 && (await client.exists(...keys)) > 0;
     },
   };
 }
@@ -24,22 +42,31 @@ export function createRedisRevocationStore(client: Redis): RevocationStore {
 /** Revocations in this process (the embedded default: one instance). */
 export function createMemoryRevocationStore(clock: Clock, maxEntries = 1_000_000): RevocationStore {
   const revoked = new Map<string, number>();
+  const add = (key: string, until: number) => {
+    revoked.set(key, until);
+    if (revoked.size > maxEntries) {
+      const now = clock.now() / 1000;
+      for (const [k, e] of revoked) if (e <= now) revoked.delete(k);
+    }
+  };
+  const has = (key: string) => {
+    const until = revoked.get(key);
+    if (until === undefined) return false;
+    if (until <= clock.now() / 1000) {
+      revoked.delete(key);
+      return false;
+    }
+    return true;
+  };
   return {
     async revoke(jti, exp) {
-      revoked.set(jti, exp);
-      if (revoked.size > maxEntries) {
-        const now = clock.now() / 1000;
-        for (const [k, e] of revoked) if (e <= now) revoked.delete(k);
-      }
+      add(jtiKey(jti), exp);
     },
-    async isRevoked(jti) {
-      const exp = revoked.get(jti);
-      if (exp === undefined) return false;
-      if (exp <= clock.now() / 1000) {
-        revoked.delete(jti);
-        return false;
-      }
-      return true;
+    async revokeSession(sid, until) {
+      add(sidKey(sid), until);
+    },
+    async isRevoked(jti, sid) {
+      return keysOf(jti, sid).some(has);
     },
   };
 }

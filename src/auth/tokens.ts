@@ -1,8 +1,12 @@
-import { createHash, randomBytes, webcrypto } from "node:crypto";
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { createHash, randomBytes } from "node:crypto";
+import { errors as joseErrors, jwtVerify, SignJWT, type JWK } from "jose";
 import { epochSeconds, type Clock } from "../clock.js";
 import { parseStrictJsonObject } from "./strict-json.js";
 import { isCanonicalCompactJws } from "./token-syntax.js";
+import { firstKnowing, localKeySet, type KeySet } from "./key-set.js";
+import { algorithms, hmacKey, type SigningKey, type VerificationKey } from "./keys.js";
+
+export { secretKeyId } from "./keys.js";
 
 /** The verified claims of an access token, copied field by field from the payload. */
 export interface AccessClaims {
@@ -16,6 +20,8 @@ export interface AccessClaims {
   readonly jti: string | undefined;
   /** Roles the user had when the token was issued (claim `roles`); empty when none. */
   readonly roles: readonly string[];
+  /** The session (refresh family) the token was issued in, when it was (claim `sid`). */
+  readonly sid: string | undefined;
 }
 
 /** Why a token was refused; logged, never shown to the caller. */
@@ -46,27 +52,56 @@ export interface IssuedToken {
   readonly exp: number;
 }
 
-/** Issues and verifies HS256 access tokens with one shared secret. */
+/** The verified claims of a refresh token. */
+export interface RefreshClaims {
+  readonly userId: number;
+  /** The session (refresh family) the token belongs to. */
+  readonly sid: string;
+  readonly jti: string;
+  readonly exp: number;
+}
+
+/** Issues and verifies access and refresh tokens with a key ring. */
 export interface TokenService {
-  /** Signs a token for `userId` with `exp = iat + AccessExpire`, `iat`, `jti`, and `roles` when any. */
-  issue(userId: number, options?: { roles?: readonly string[] }): Promise<IssuedToken>;
-  /** Verifies a token and returns its claims, or throws {@link TokenError}. */
+  /**
+   * Signs an access token for `userId` with `exp = iat + AccessExpire`, `iat`, `jti`, and
+   * `roles` and `sid` (its session) when given. Throws when this process holds no signing key.
+   */
+  issue(userId: number, options?: { roles?: readonly string[]; sid?: string }): Promise<IssuedToken>;
+  /** Verifies an access token and returns its claims, or throws {@link TokenError}. */
   verify(token: string): Promise<AccessClaims>;
+  /** Signs a refresh token (header `typ: refresh+jwt`) of session `sid`, valid for RefreshExpire. */
+  issueRefresh(userId: number, sid: string): Promise<IssuedToken & { jti: string }>;
+  /** Verifies a refresh token's signature and claims (not whether it was used), or throws {@link TokenError}. */
+  verifyRefresh(token: string): Promise<RefreshClaims>;
+  /** The public keys of the ring as JWKs (none for HS256 secrets), for `/.well-known/jwks.json`. */
+  publicJwks(): JWK[];
 }
 
 /** Default leeway for clock skew between issuer and verifier, in seconds (at most 60). */
 export const clockToleranceSeconds = 30;
 
+/** The `typ` header of refresh tokens; access tokens carry `JWT` (or, from go-zero, nothing). */
+export const refreshTokenType = "refresh+jwt";
+
 /** Options of {@link createTokenService}. */
 export interface TokenServiceOptions {
-  /** The current HS256 secret: signs new tokens, verifies. */
-  secret: string;
+  /** An HS256 secret that signs new tokens and verifies (shorthand for `signing: await hmacKey(secret)`). */
+  secret?: string;
   /**
    * The secret before the last rotation (go-zero's `PrevAccessSecret`): still verifies tokens
    * it signed, never signs. Remove it once those tokens have expired.
    */
   previousSecret?: string;
+  /** The key that signs new tokens (and verifies them); without one, this service only verifies. */
+  signing?: SigningKey;
+  /** Earlier keys that still verify until they are removed (retired). */
+  verifyKeys?: readonly VerificationKey[];
+  /** Keys from elsewhere (a remote JWKS), consulted for a `kid` the ring does not hold. */
+  remoteKeys?: KeySet;
   accessExpire: number;
+  /** Lifetime of refresh tokens, in seconds (default 30 days). */
+  refreshExpire?: number;
   clock: Clock;
   /** Set as `iss` on issue and required on verify; unset, a token carrying `iss` is refused. */
   issuer?: string;
@@ -76,28 +111,16 @@ export interface TokenServiceOptions {
   clockTolerance?: number;
 }
 
-interface Key {
-  readonly kid: string;
-  readonly key: webcrypto.CryptoKey;
-}
-
-/** A key id for an HS256 secret: a short hash, which reveals nothing of a high-entropy secret. */
-export function secretKeyId(secret: string): string {
-  return createHash("sha256").update("bookstore kid\0").update(secret).digest("base64url").slice(0, 16);
-}
-
-async function importKey(secret: string): Promise<Key> {
-  const key = await webcrypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-  return { kid: secretKeyId(secret), key };
-}
-
 /**
- * Creates the token service. Keys are imported once; every token names its key by `kid`.
+ * Creates the token service. Keys are imported once; every token names its key by `kid`, and
+ * each key verifies with its one algorithm only (never the algorithm a token asks for).
  * Verification first checks the token's syntax (canonical base64url, size) and parses header
- * and payload strictly (no duplicate members, bounded depth), then pins HS256, picks the key by
- * `kid` (a token without one, as go-zero makes, is tried with the current then the previous
- * secret), requires `exp`, checks `iss`/`aud` (refused when not configured, RFC 7519 section
- * 4.1.3), caps the lifetime at `accessExpire`, and refuses an `iat` in the future.
+ * and payload strictly (no duplicate members, bounded depth), then picks the key by `kid` (a
+ * token without one, as go-zero makes, is tried with every key of its algorithm: the current
+ * then the previous secret), requires the header's `alg` to be that key's, requires `exp`,
+ * checks `iss`/`aud` (refused when not configured, RFC 7519 section 4.1.3), caps the lifetime,
+ * refuses an `iat` in the future, and keeps access and refresh tokens apart by `typ`. Headers
+ * such as `jwk`, `jku`, `x5u` and `x5c` are never used to find a key.
  *
  * @example
  * const tokens = await createTokenService({ secret, accessExpire: 86400, clock: systemClock });
@@ -106,68 +129,103 @@ async function importKey(secret: string): Promise<Key> {
  */
 export async function createTokenService(options: TokenServiceOptions): Promise<TokenService> {
   const { accessExpire, clock, issuer, audience } = options;
+  const refreshExpire = options.refreshExpire ?? 30 * 24 * 3600;
   const tolerance = Math.min(60, Math.max(0, options.clockTolerance ?? clockToleranceSeconds));
-  const current = await importKey(options.secret);
-  const keys: Key[] = [current];
-  if (options.previousSecret !== undefined && options.previousSecret !== "") keys.push(await importKey(options.previousSecret));
+  const signing = options.signing ?? (options.secret !== undefined ? await hmacKey(options.secret) : undefined);
+  const ring: VerificationKey[] = signing ? [signing.verify] : [];
+  if (options.previousSecret !== undefined && options.previousSecret !== "") ring.push((await hmacKey(options.previousSecret)).verify);
+  ring.push(...(options.verifyKeys ?? []));
+  const local = localKeySet(ring);
+  const keys = options.remoteKeys ? firstKnowing([local, options.remoteKeys]) : local;
 
-  const verifyWith = async (token: string, key: Key) => {
-    await jwtVerify(token, key.key, {
-      algorithms: ["HS256"],
-      requiredClaims: ["exp"],
-      clockTolerance: tolerance,
-      currentDate: new Date(clock.now()),
-      issuer,
-      audience,
-    });
+  const sign = async (typ: string, claims: Record<string, unknown>, lifetime: number) => {
+    if (signing === undefined) throw new Error("this service holds no signing key");
+    const iat = epochSeconds(clock);
+    const exp = iat + lifetime;
+    const jti = randomBytes(16).toString("base64url");
+    const jwt = new SignJWT(claims)
+      .setProtectedHeader({ alg: signing.alg, typ, kid: signing.kid })
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(jti);
+    if (issuer !== undefined) jwt.setIssuer(issuer);
+    if (audience !== undefined) jwt.setAudience(audience);
+    return { token: await jwt.sign(signing.sign), iat, exp, jti };
+  };
+
+  const verifySignature = async (token: string, refresh: boolean) => {
+    // Everything an attacker controls is checked strictly before any cryptography.
+    if (!isCanonicalCompactJws(token)) throw new TokenError("malformed");
+    const [h, p] = token.split(".", 2) as [string, string];
+    const header = parseStrictJsonObject(Buffer.from(h, "base64url"));
+    const payload = parseStrictJsonObject(Buffer.from(p, "base64url"));
+    if (header === undefined || payload === undefined) throw new TokenError("malformed");
+    const { alg, kid, typ } = header;
+    if (typeof alg !== "string" || !(algorithms as readonly string[]).includes(alg)) throw new TokenError("bad_algorithm");
+    if (kid !== undefined && (typeof kid !== "string" || kid === "")) throw new TokenError("malformed");
+    if (refresh ? typ !== refreshTokenType : !isAccessType(typ)) throw new TokenError("bad_claims");
+    const candidates = (await keys.candidates(kid, alg)).filter((k) => k.alg === alg);
+    // no key of this kid, or it is another algorithm's: unknown, retired, or confused
+    if (candidates.length === 0) throw new TokenError(kid === undefined ? "bad_algorithm" : "bad_signature");
+    let failure: unknown;
+    for (const key of candidates) {
+      try {
+        await jwtVerify(token, key.key, {
+          algorithms: [key.alg],
+          requiredClaims: ["exp"],
+          clockTolerance: tolerance,
+          currentDate: new Date(clock.now()),
+          issuer,
+          audience,
+        });
+        failure = undefined;
+        break;
+      } catch (err) {
+        failure = err;
+        // only a signature mismatch is worth trying the next key for
+        if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
+      }
+    }
+    // jose's claim errors carry the payload: keep only the kind.
+    if (failure !== undefined) throw new TokenError(rejectionOf(failure));
+    const rules = { now: epochSeconds(clock), lifetime: refresh ? refreshExpire : accessExpire, tolerance, issuer, audience };
+    return readCommonClaims(payload, rules);
   };
 
   return {
     async issue(userId, extra) {
-      const iat = epochSeconds(clock);
-      const exp = iat + accessExpire;
       const roles = extra?.roles ?? [];
-      const jwt = new SignJWT(roles.length > 0 ? { userId, roles: [...roles] } : { userId })
-        .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: current.kid })
-        .setIssuedAt(iat)
-        .setExpirationTime(exp)
-        .setJti(randomBytes(16).toString("base64url"));
-      if (issuer !== undefined) jwt.setIssuer(issuer);
-      if (audience !== undefined) jwt.setAudience(audience);
-      return { token: await jwt.sign(current.key), iat, exp };
+      const claims: Record<string, unknown> = { userId };
+      if (roles.length > 0) claims.roles = [...roles];
+      if (extra?.sid !== undefined) claims.sid = extra.sid;
+      const { token, iat, exp } = await sign("JWT", claims, accessExpire);
+      return { token, iat, exp };
     },
 
     async verify(token) {
-      // Everything an attacker controls is checked strictly before any cryptography.
-      if (!isCanonicalCompactJws(token)) throw new TokenError("malformed");
-      const [h, p] = token.split(".", 2) as [string, string];
-      const header = parseStrictJsonObject(Buffer.from(h, "base64url"));
-      const payload = parseStrictJsonObject(Buffer.from(p, "base64url"));
-      if (header === undefined || payload === undefined) throw new TokenError("malformed");
-      if (header.alg !== "HS256") throw new TokenError("bad_algorithm");
-      let candidates = keys;
-      if (header.kid !== undefined) {
-        const named = keys.find((k) => k.kid === header.kid);
-        if (named === undefined) throw new TokenError("bad_signature"); // unknown or retired key
-        candidates = [named];
-      }
-      let failure: unknown;
-      for (const key of candidates) {
-        try {
-          await verifyWith(token, key);
-          failure = undefined;
-          break;
-        } catch (err) {
-          failure = err;
-          // only a signature mismatch is worth trying the next secret for
-          if (!(err instanceof joseErrors.JWSSignatureVerificationFailed)) break;
-        }
-      }
-      // jose's claim errors carry the payload: keep only the kind.
-      if (failure !== undefined) throw new TokenError(rejectionOf(failure));
-      return readClaims(header, payload, { now: epochSeconds(clock), accessExpire, tolerance, issuer, audience });
+      const { payload, common } = await verifySignature(token, false);
+      const roles = payload.roles ?? [];
+      if (!Array.isArray(roles) || roles.length > 32 || !roles.every((r) => typeof r === "string")) throw new TokenError("bad_claims");
+      const { sid } = payload;
+      if (sid !== undefined && (typeof sid !== "string" || sid === "")) throw new TokenError("bad_claims");
+      return Object.freeze({ ...common, sid: sid as string | undefined, roles: Object.freeze([...roles]) as readonly string[] });
     },
+
+    issueRefresh: (userId, sid) => sign(refreshTokenType, { userId, sid }, refreshExpire),
+
+    async verifyRefresh(token) {
+      const { payload, common } = await verifySignature(token, true);
+      const { sid } = payload;
+      if (typeof sid !== "string" || sid === "" || common.jti === undefined) throw new TokenError("bad_claims");
+      return Object.freeze({ userId: common.userId, sid, jti: common.jti, exp: common.exp });
+    },
+
+    publicJwks: () => local.publicJwks(),
   };
+}
+
+function isAccessType(typ: unknown): boolean {
+  return typ === undefined || (typeof typ === "string" && typ.toUpperCase() === "JWT");
 }
 
 function rejectionOf(err: unknown): TokenRejection {
@@ -180,15 +238,11 @@ function rejectionOf(err: unknown): TokenRejection {
   return "malformed";
 }
 
-function readClaims(
-  header: Record<string, unknown>,
+function readCommonClaims(
   payload: Record<string, unknown>,
-  rules: { now: number; accessExpire: number; tolerance: number; issuer?: string; audience?: string },
-): AccessClaims {
-  const { now, accessExpire, tolerance } = rules;
-  if (header.typ !== undefined && (typeof header.typ !== "string" || header.typ.toUpperCase() !== "JWT")) {
-    throw new TokenError("bad_claims");
-  }
+  rules: { now: number; lifetime: number; tolerance: number; issuer?: string; audience?: string },
+) {
+  const { now, lifetime, tolerance } = rules;
   // claims this service has no configuration to check (jose checked the configured ones)
   if (rules.audience === undefined && Object.hasOwn(payload, "aud")) throw new TokenError("bad_claims");
   if (rules.issuer === undefined && Object.hasOwn(payload, "iss")) throw new TokenError("bad_claims");
@@ -197,12 +251,10 @@ function readClaims(
   if (iat !== undefined && (typeof iat !== "number" || !Number.isSafeInteger(iat))) throw new TokenError("bad_claims");
   const issuedAt = (iat as number | undefined) ?? now;
   if (issuedAt > now + tolerance) throw new TokenError("not_yet_valid");
-  if (exp - issuedAt > accessExpire + tolerance) throw new TokenError("bad_claims");
+  if (exp - issuedAt > lifetime + tolerance) throw new TokenError("bad_claims");
   if (typeof userId !== "number" || !Number.isSafeInteger(userId) || userId <= 0) throw new TokenError("bad_claims");
-  if (jti !== undefined && typeof jti !== "string") throw new TokenError("bad_claims");
-  const roles = payload.roles ?? [];
-  if (!Array.isArray(roles) || roles.length > 32 || !roles.every((r) => typeof r === "string")) throw new TokenError("bad_claims");
-  return Object.freeze({ userId, iat: iat as number | undefined, exp, jti: jti as string | undefined, roles: Object.freeze([...roles]) as readonly string[] });
+  if (jti !== undefined && (typeof jti !== "string" || jti === "")) throw new TokenError("bad_claims");
+  return { payload, common: { userId, iat: iat as number | undefined, exp, jti: jti as string | undefined } };
 }
 
 /** A short, non-reversible tag of a token for logs, so rejections can be correlated. */

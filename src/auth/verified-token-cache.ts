@@ -11,7 +11,7 @@ export function withVerifiedTokenCache(tokens: TokenService, options: { maxEntri
   if (options.maxEntries <= 0) return tokens;
   const entries = new Map<string, AccessClaims>();
   return {
-    issue: (userId, extra) => tokens.issue(userId, extra),
+    ...tokens,
     async verify(token) {
       const hit = entries.get(token);
       if (hit !== undefined) {

@@ -61,6 +61,36 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable("user").dropColumn("roles").execute();
       },
     },
+    "0005_create_refresh_sessions": {
+      async up(db: Kysely<any>) {
+        // a session is one login's family of refresh tokens; revoking it retires them all
+        await db.schema
+          .createTable("refresh_session")
+          .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+          .addColumn("user_id", "integer", (c) => c.notNull())
+          .addColumn("created_at", "bigint", (c) => c.notNull())
+          .addColumn("revoked_at", "bigint")
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex("refresh_session_user").on("refresh_session").column("user_id").execute();
+        // refresh tokens by SHA-256 hash only: the table cannot be used to refresh
+        await db.schema
+          .createTable("refresh_token")
+          .addColumn("token_hash", "varchar(64)", (c) => c.primaryKey())
+          .addColumn("session_id", "varchar(64)", (c) => c.notNull())
+          .addColumn("user_id", "integer", (c) => c.notNull())
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .addColumn("used_at", "bigint")
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex("refresh_token_session").on("refresh_token").column("session_id").execute();
+        await db.schema.createIndex("refresh_token_expires").on("refresh_token").column("expires_at").execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable("refresh_token").execute();
+        await db.schema.dropTable("refresh_session").execute();
+      },
+    },
     "0003_seed_demo_catalog": {
       async up(db: Kysely<any>) {
         await db.insertInto("book").values(demoCatalog.map((b) => ({ ...b }))).execute();

@@ -21,8 +21,28 @@ export interface BookTable {
   count: number;
 }
 
+/** The `refresh_session` table: one login's family of refresh tokens. */
+export interface RefreshSessionTable {
+  id: string;
+  user_id: number;
+  /** Seconds since the Unix epoch. */
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** The `refresh_token` table: refresh tokens, by SHA-256 hash only. */
+export interface RefreshTokenTable {
+  token_hash: string;
+  session_id: string;
+  user_id: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 /** Table name -> row type, for `Kysely<Database>`. */
 export interface Database {
   user: UserTable;
   book: BookTable;
+  refresh_session: RefreshSessionTable;
+  refresh_token: RefreshTokenTable;
 }

@@ -1,24 +1,19 @@
 import { AppError } from "../errors.js";
 import type { PasswordHasher } from "../auth/password.js";
 import type { LoginLimiter } from "../auth/login-limiter.js";
-import type { TokenService } from "../auth/tokens.js";
+import type { Sessions, TokenPair } from "./sessions.js";
 import { checkPassword, checkUsername } from "./credentials.js";
 import type { UserStore } from "./user-store.js";
 
-/** What a successful login returns. */
-export interface LoginResult {
+/** What a successful login returns: the profile and a fresh session's tokens. */
+export interface LoginResult extends TokenPair {
   readonly id: number;
   readonly name: string;
   readonly gender: string;
-  readonly accessToken: string;
-  /** The token's `exp`. */
-  readonly accessExpire: number;
-  /** `iat + AccessExpire / 2`: when the client should log in again. */
-  readonly refreshAfter: number;
 }
 
 /**
- * Checks a username and password and issues an access token. An unknown user and a wrong
+ * Checks a username and password and starts a session: an access and a refresh token. An unknown user and a wrong
  * password both fail with `bad_credentials`, after the same hashing work. With a limiter, a
  * locked username or a too-busy address fails with `rate_limited` before any hashing, a failure
  * counts against the username, and a success clears its count.
@@ -27,8 +22,7 @@ export async function login(
   deps: {
     users: UserStore;
     passwords: PasswordHasher;
-    tokens: Pick<TokenService, "issue">;
-    accessExpire: number;
+    sessions: Pick<Sessions, "start">;
     limiter?: LoginLimiter;
   },
   input: { username: string; password: string; address?: string },
@@ -46,13 +40,6 @@ export async function login(
     throw new AppError("bad_credentials");
   }
   await deps.limiter?.succeeded(input.username);
-  const issued = await deps.tokens.issue(user.id, { roles: user.roles });
-  return {
-    id: user.id,
-    name: user.name,
-    gender: user.gender,
-    accessToken: issued.token,
-    accessExpire: issued.exp,
-    refreshAfter: issued.iat + Math.floor(deps.accessExpire / 2),
-  };
+  const pair = await deps.sessions.start(user);
+  return { id: user.id, name: user.name, gender: user.gender, ...pair };
 }

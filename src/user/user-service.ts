@@ -5,31 +5,38 @@ import { getClaims } from "../auth/context.js";
 import { AppError } from "../errors.js";
 import { clientAddressKey } from "../http/client-address.js";
 import { login } from "./login.js";
+import type { TokenPair } from "./sessions.js";
 
 /** UserService over the logic: protobuf in, protobuf out, nothing else. */
 export function createUserService(
-  ctx: Pick<ServiceContext, "users" | "passwords" | "tokens" | "config" | "limiter" | "revocations">,
+  ctx: Pick<ServiceContext, "users" | "passwords" | "limiter" | "sessions">,
 ): ServiceImpl<typeof UserService> {
-  const deps = { ...ctx, accessExpire: ctx.config.auth.accessExpire };
   return {
     async login(req, hctx) {
       const address = hctx.values.get(clientAddressKey);
-      const r = await login(deps, { username: req.username, password: req.password, address });
-      return {
-        id: BigInt(r.id),
-        name: r.name,
-        gender: r.gender,
-        accessToken: r.accessToken,
-        accessExpire: BigInt(r.accessExpire),
-        refreshAfter: BigInt(r.refreshAfter),
-      };
+      const r = await login(ctx, { username: req.username, password: req.password, address });
+      return { id: BigInt(r.id), name: r.name, gender: r.gender, ...wirePair(r) };
+    },
+    async refresh(req) {
+      if (req.refreshToken.trim() === "") throw new AppError("invalid_argument", "refresh_token is required");
+      return wirePair(await ctx.sessions.refresh(req.refreshToken));
     },
     async logout(_req, hctx) {
       const claims = getClaims(hctx);
       if (claims === undefined) throw new AppError("token_invalid");
       if (claims.jti === undefined) throw new AppError("invalid_argument", "this token has no jti, so it cannot be revoked");
-      await ctx.revocations.revoke(claims.jti, claims.exp);
+      await ctx.sessions.end(claims);
       return {};
     },
+  };
+}
+
+function wirePair(p: TokenPair) {
+  return {
+    accessToken: p.accessToken,
+    accessExpire: BigInt(p.accessExpire),
+    refreshAfter: BigInt(p.refreshAfter),
+    refreshToken: p.refreshToken,
+    refreshExpire: BigInt(p.refreshExpire),
   };
 }

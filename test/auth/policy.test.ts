@@ -8,6 +8,7 @@ import { portServices, publicInfrastructure } from "../../src/routes.js";
 describe("auth policy of every served method", () => {
   const expected: Record<string, "required" | "public"> = {
     "user.v1.UserService/Login": "public",
+    "user.v1.UserService/Refresh": "public",
     "user.v1.UserService/Logout": "required",
     "search.v1.SearchService/Do": "required",
     "search.v1.SearchService/Ping": "public",

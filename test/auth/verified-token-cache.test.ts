@@ -8,7 +8,7 @@ import { manualClock, testSecret } from "../harness.js";
 function counting(tokens: TokenService): TokenService & { verified: number } {
   const c = {
     verified: 0,
-    issue: tokens.issue,
+    ...tokens,
     verify: (t: string) => {
       c.verified++;
       return tokens.verify(t);

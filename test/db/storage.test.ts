@@ -24,7 +24,7 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
 
     test("migrations apply once and are idempotent", async () => {
       const first = await migrateToLatest(handle.db, handle.dialect);
-      assert.deepEqual(first, ["0001_create_user", "0002_create_book", "0003_seed_demo_catalog", "0004_add_user_roles"]);
+      assert.deepEqual(first, ["0001_create_user", "0002_create_book", "0003_seed_demo_catalog", "0004_add_user_roles", "0005_create_refresh_sessions"]);
       assert.deepEqual(await migrateToLatest(handle.db, handle.dialect), []);
     });
 

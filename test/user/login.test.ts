@@ -9,7 +9,11 @@ import { AppError } from "../../src/errors.js";
 import { addUser } from "../../src/user/manage-users.js";
 import { login } from "../../src/user/login.js";
 import { createUserStore } from "../../src/user/user-store.js";
-import { manualClock, resetDatabase, tempDir, testDataSources, testSecret } from "../harness.js";
+import { manualClock, memoryLogger, resetDatabase, tempDir, testDataSources, testSecret } from "../harness.js";
+import { createMemoryRevocationStore } from "../../src/auth/revocations.js";
+import { createMemoryCache } from "../../src/cache/memory-cache.js";
+import { createSessionStore } from "../../src/user/session-store.js";
+import { createSessions } from "../../src/user/sessions.js";
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -29,7 +33,17 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
       // a cost high enough that skipping the hash would show in the timing test below
       const passwords = createPasswordHasher({ cost: 13 });
       const tokens = await createTokenService({ secret: testSecret(), accessExpire: 600, clock });
-      deps = { users, passwords, tokens, accessExpire: 600 };
+      const sessions = createSessions({
+        store: createSessionStore(handle.db),
+        cache: createMemoryCache({ maxEntries: 100, clock }),
+        tokens,
+        users,
+        revocations: createMemoryRevocationStore(clock),
+        clock,
+        accessExpire: 600,
+        logger: memoryLogger().logger,
+      });
+      deps = { users, passwords, sessions };
       aliceId = await addUser({ users, passwords }, { username: "alice", password: "alice-password", name: "Alice", gender: "f" });
     });
     after(() => handle.close());

@@ -13,7 +13,65 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file user/v1/user.proto.
  */
 export const file_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChJ1c2VyL3YxL3VzZXIucHJvdG8SB3VzZXIudjEiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSIyCgxMb2dpblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkifQoNTG9naW5SZXNwb25zZRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEg4KBmdlbmRlchgDIAEoCRIUCgxhY2Nlc3NfdG9rZW4YBCABKAkSFQoNYWNjZXNzX2V4cGlyZRgFIAEoAxIVCg1yZWZyZXNoX2FmdGVyGAYgASgDMoYBCgtVc2VyU2VydmljZRI8CgVMb2dpbhIVLnVzZXIudjEuTG9naW5SZXF1ZXN0GhYudXNlci52MS5Mb2dpblJlc3BvbnNlIgTI8xgCEjkKBkxvZ291dBIWLnVzZXIudjEuTG9nb3V0UmVxdWVzdBoXLnVzZXIudjEuTG9nb3V0UmVzcG9uc2ViBnByb3RvMw", [file_auth_v1_auth]);
+  fileDesc("ChJ1c2VyL3YxL3VzZXIucHJvdG8SB3VzZXIudjEiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKEAQoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1hY2Nlc3NfZXhwaXJlGAIgASgDEhUKDXJlZnJlc2hfYWZ0ZXIYAyABKAMSFQoNcmVmcmVzaF90b2tlbhgEIAEoCRIWCg5yZWZyZXNoX2V4cGlyZRgFIAEoAyIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIjIKDExvZ2luUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSKsAQoNTG9naW5SZXNwb25zZRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEg4KBmdlbmRlchgDIAEoCRIUCgxhY2Nlc3NfdG9rZW4YBCABKAkSFQoNYWNjZXNzX2V4cGlyZRgFIAEoAxIVCg1yZWZyZXNoX2FmdGVyGAYgASgDEhUKDXJlZnJlc2hfdG9rZW4YByABKAkSFgoOcmVmcmVzaF9leHBpcmUYCCABKAMyygEKC1VzZXJTZXJ2aWNlEjwKBUxvZ2luEhUudXNlci52MS5Mb2dpblJlcXVlc3QaFi51c2VyLnYxLkxvZ2luUmVzcG9uc2UiBMjzGAISQgoHUmVmcmVzaBIXLnVzZXIudjEuUmVmcmVzaFJlcXVlc3QaGC51c2VyLnYxLlJlZnJlc2hSZXNwb25zZSIEyPMYAhI5CgZMb2dvdXQSFi51c2VyLnYxLkxvZ291dFJlcXVlc3QaFy51c2VyLnYxLkxvZ291dFJlc3BvbnNlYgZwcm90bzM", [file_auth_v1_auth]);
+
+/**
+ * RefreshRequest carries the refresh token from LoginResponse or the last RefreshResponse.
+ *
+ * @generated from message user.v1.RefreshRequest
+ */
+export type RefreshRequest = Message<"user.v1.RefreshRequest"> & {
+  /**
+   * @generated from field: string refresh_token = 1;
+   */
+  refreshToken: string;
+};
+
+/**
+ * Describes the message user.v1.RefreshRequest.
+ * Use `create(RefreshRequestSchema)` to create a new message.
+ */
+export const RefreshRequestSchema: GenMessage<RefreshRequest> = /*@__PURE__*/
+  messageDesc(file_user_v1_user, 0);
+
+/**
+ * RefreshResponse is a new token pair; the refresh token sent is now retired.
+ *
+ * @generated from message user.v1.RefreshResponse
+ */
+export type RefreshResponse = Message<"user.v1.RefreshResponse"> & {
+  /**
+   * @generated from field: string access_token = 1;
+   */
+  accessToken: string;
+
+  /**
+   * @generated from field: int64 access_expire = 2;
+   */
+  accessExpire: bigint;
+
+  /**
+   * @generated from field: int64 refresh_after = 3;
+   */
+  refreshAfter: bigint;
+
+  /**
+   * @generated from field: string refresh_token = 4;
+   */
+  refreshToken: string;
+
+  /**
+   * @generated from field: int64 refresh_expire = 5;
+   */
+  refreshExpire: bigint;
+};
+
+/**
+ * Describes the message user.v1.RefreshResponse.
+ * Use `create(RefreshResponseSchema)` to create a new message.
+ */
+export const RefreshResponseSchema: GenMessage<RefreshResponse> = /*@__PURE__*/
+  messageDesc(file_user_v1_user, 1);
 
 /**
  * LogoutRequest is empty: the token in the authorization header is the one revoked.
@@ -28,7 +86,7 @@ export type LogoutRequest = Message<"user.v1.LogoutRequest"> & {
  * Use `create(LogoutRequestSchema)` to create a new message.
  */
 export const LogoutRequestSchema: GenMessage<LogoutRequest> = /*@__PURE__*/
-  messageDesc(file_user_v1_user, 0);
+  messageDesc(file_user_v1_user, 2);
 
 /**
  * LogoutResponse is empty.
@@ -43,7 +101,7 @@ export type LogoutResponse = Message<"user.v1.LogoutResponse"> & {
  * Use `create(LogoutResponseSchema)` to create a new message.
  */
 export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
-  messageDesc(file_user_v1_user, 1);
+  messageDesc(file_user_v1_user, 3);
 
 /**
  * LoginRequest carries the credentials of a registered user.
@@ -67,7 +125,7 @@ export type LoginRequest = Message<"user.v1.LoginRequest"> & {
  * Use `create(LoginRequestSchema)` to create a new message.
  */
 export const LoginRequestSchema: GenMessage<LoginRequest> = /*@__PURE__*/
-  messageDesc(file_user_v1_user, 2);
+  messageDesc(file_user_v1_user, 4);
 
 /**
  * LoginResponse is the user's profile and a fresh access token.
@@ -91,8 +149,8 @@ export type LoginResponse = Message<"user.v1.LoginResponse"> & {
   gender: string;
 
   /**
-   * A JWT (HS256) with the claims exp, iat and userId. Send it in the `authorization`
-   * header, raw or as `Bearer <token>`.
+   * A JWT (HS256 by default) with the claims exp, iat and userId. Send it in the
+   * `authorization` header, raw or as `Bearer <token>`.
    *
    * @generated from field: string access_token = 4;
    */
@@ -106,11 +164,26 @@ export type LoginResponse = Message<"user.v1.LoginResponse"> & {
   accessExpire: bigint;
 
   /**
-   * When a client should log in again to renew the token: iat + AccessExpire / 2.
+   * When a client should renew the token (UserService.Refresh): iat + AccessExpire / 2.
    *
    * @generated from field: int64 refresh_after = 6;
    */
   refreshAfter: bigint;
+
+  /**
+   * Exchanges for a new token pair with UserService.Refresh, once. Keep it secret; never send
+   * it as an access token (it is refused there).
+   *
+   * @generated from field: string refresh_token = 7;
+   */
+  refreshToken: string;
+
+  /**
+   * When the refresh token expires, in seconds since the Unix epoch.
+   *
+   * @generated from field: int64 refresh_expire = 8;
+   */
+  refreshExpire: bigint;
 };
 
 /**
@@ -118,7 +191,7 @@ export type LoginResponse = Message<"user.v1.LoginResponse"> & {
  * Use `create(LoginResponseSchema)` to create a new message.
  */
 export const LoginResponseSchema: GenMessage<LoginResponse> = /*@__PURE__*/
-  messageDesc(file_user_v1_user, 3);
+  messageDesc(file_user_v1_user, 5);
 
 /**
  * UserService issues access tokens to registered users.
@@ -138,7 +211,20 @@ export const UserService: GenService<{
     output: typeof LoginResponseSchema;
   },
   /**
-   * Logout revokes the caller's access token (by its jti) until it expires, on every instance
+   * Refresh exchanges a refresh token for a new access token and a new refresh token, and
+   * retires the one sent (rotation). A retired refresh token sent again revokes its whole
+   * session. Every failure is `unauthenticated`: log in again.
+   *
+   * @generated from rpc user.v1.UserService.Refresh
+   */
+  refresh: {
+    methodKind: "unary";
+    input: typeof RefreshRequestSchema;
+    output: typeof RefreshResponseSchema;
+  },
+  /**
+   * Logout ends the caller's session: its refresh tokens stop working, and its access tokens
+   * (by session, and this one by jti) are refused until they expire, on every instance
    * sharing the revocation store. Requires the token it revokes.
    *
    * @generated from rpc user.v1.UserService.Logout

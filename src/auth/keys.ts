@@ -1,0 +1,142 @@
+import { createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, importSPKI, type JWK } from "jose";
+import { ConfigError } from "../config.js";
+
+/** The signing algorithms this service issues and accepts. */
+export type Algorithm = "HS256" | "RS256" | "ES256" | "EdDSA";
+
+/** Every algorithm, HS256 first (the default). */
+export const algorithms: readonly Algorithm[] = ["HS256", "RS256", "ES256", "EdDSA"];
+
+/** A key that verifies tokens: used with exactly one algorithm, named by its `kid`. */
+export interface VerificationKey {
+  readonly kid: string;
+  readonly alg: Algorithm;
+  readonly key: webcrypto.CryptoKey;
+  /** The public key as a JWK (with kid, alg, use), for publishing; absent for HS256 secrets. */
+  readonly jwk?: JWK;
+}
+
+/** The key new tokens are signed with, and the key that verifies them. */
+export interface SigningKey {
+  readonly kid: string;
+  readonly alg: Algorithm;
+  readonly sign: webcrypto.CryptoKey;
+  readonly verify: VerificationKey;
+}
+
+/** A key id for an HS256 secret: a short hash, which reveals nothing of a high-entropy secret. */
+export function secretKeyId(secret: string): string {
+  return createHash("sha256").update("bookstore kid\0").update(secret).digest("base64url").slice(0, 16);
+}
+
+/** Imports an HS256 secret once; it signs and verifies. */
+export async function hmacKey(secret: string): Promise<SigningKey> {
+  const key = await webcrypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const kid = secretKeyId(secret);
+  return { kid, alg: "HS256", sign: key, verify: { kid, alg: "HS256", key } };
+}
+
+/**
+ * The one algorithm a key may be used with, from its type: RSA (2048 bits or more) -> RS256,
+ * EC P-256 -> ES256, Ed25519 -> EdDSA. Any other key is refused.
+ */
+export function algorithmOf(key: KeyObject, where: string): Exclude<Algorithm, "HS256"> {
+  const details = key.asymmetricKeyDetails ?? {};
+  switch (key.asymmetricKeyType) {
+    case "rsa":
+      if ((details.modulusLength ?? 0) < 2048) throw new ConfigError(`${where}: RSA keys must have at least 2048 bits`);
+      return "RS256";
+    case "ec":
+      if (details.namedCurve !== "prime256v1") throw new ConfigError(`${where}: EC keys must be on P-256 (ES256)`);
+      return "ES256";
+    case "ed25519":
+      return "EdDSA";
+    default:
+      throw new ConfigError(`${where}: unsupported key type ${key.asymmetricKeyType ?? "unknown"} (use RSA, EC P-256 or Ed25519)`);
+  }
+}
+
+/** The RFC 7638 thumbprint of a public key: its `kid`, so one key always has one name. */
+export async function publicKeyId(publicKey: KeyObject): Promise<string> {
+  return calculateJwkThumbprint(publicKey.export({ format: "jwk" }) as JWK);
+}
+
+async function verificationKeyOf(publicKey: KeyObject, alg: Exclude<Algorithm, "HS256">): Promise<VerificationKey> {
+  const kid = await publicKeyId(publicKey);
+  const spki = publicKey.export({ format: "pem", type: "spki" }).toString();
+  const key = (await importSPKI(spki, alg)) as webcrypto.CryptoKey;
+  const jwk = { ...(await exportJWK(key)), kid, alg, use: "sig" };
+  return { kid, alg, key, jwk };
+}
+
+/**
+ * Reads a PEM private key (PKCS#8, PKCS#1 or SEC1) as the signing key. Its algorithm comes from
+ * its type and must be `expected`. `where` names the setting in errors; the PEM is never quoted.
+ */
+export async function signingKeyFromPem(pem: string, expected: Algorithm, where: string): Promise<SigningKey> {
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(pem);
+  } catch {
+    throw new ConfigError(`${where}: not a PEM private key`);
+  }
+  const alg = algorithmOf(privateKey, where);
+  if (alg !== expected) throw new ConfigError(`${where}: this is a ${alg} key but Auth.Algorithm is ${expected}`);
+  const pkcs8 = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+  const sign = (await importPKCS8(pkcs8, alg)) as webcrypto.CryptoKey;
+  const verify = await verificationKeyOf(createPublicKey(privateKey), alg);
+  return { kid: verify.kid, alg, sign, verify };
+}
+
+/** Reads a PEM public key (or a private key, of which only the public half is kept) that verifies. */
+export async function verificationKeyFromPem(pem: string, where: string): Promise<VerificationKey> {
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(pem);
+  } catch {
+    throw new ConfigError(`${where}: not a PEM public key`);
+  }
+  return verificationKeyOf(publicKey, algorithmOf(publicKey, where));
+}
+
+/** Reads a key file, naming the file (never its contents) when it cannot be read. */
+export function readKeyFile(path: string, where: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
+}
+
+/**
+ * Imports one JWK from a JWKS as a verification key, or returns undefined when it is not one
+ * this service uses: not for signatures, no `kid`, private material, or a type/algorithm pair
+ * other than RSA/RS256, EC P-256/ES256, OKP Ed25519/EdDSA (a key's `alg`, when present, must
+ * agree with its type).
+ */
+export async function verificationKeyFromJwk(jwk: Record<string, unknown>): Promise<VerificationKey | undefined> {
+  const { kty, crv, kid, use } = jwk;
+  if (typeof kid !== "string" || kid === "" || kid.length > 256) return undefined;
+  if (use !== undefined && use !== "sig") return undefined;
+  if (["d", "p", "q", "dp", "dq", "qi", "k"].some((m) => Object.hasOwn(jwk, m))) return undefined;
+  const alg: Algorithm | undefined =
+    kty === "RSA" ? "RS256" : kty === "EC" && crv === "P-256" ? "ES256" : kty === "OKP" && crv === "Ed25519" ? "EdDSA" : undefined;
+  if (alg === undefined) return undefined;
+  if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === "EdDSA" && jwk.alg === "Ed25519")) return undefined;
+  const pub = pickPublic(jwk, kty === "RSA" ? ["kty", "n", "e"] : ["kty", "crv", "x", "y"]);
+  try {
+    const key = (await importJWK({ ...pub, ext: true }, alg)) as webcrypto.CryptoKey;
+    if (alg === "RS256" && ((key.algorithm as { modulusLength?: number }).modulusLength ?? 0) < 2048) return undefined;
+    return { kid, alg, key, jwk: { ...pub, kid, alg, use: "sig" } as JWK };
+  } catch {
+    return undefined;
+  }
+}
+
+function pickPublic(jwk: Record<string, unknown>, members: string[]): JWK {
+  const out: Record<string, unknown> = {};
+  for (const m of members) if (typeof jwk[m] === "string") out[m] = jwk[m];
+  return out as JWK;
+}
