@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
@@ -12,11 +13,13 @@ import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage, revocationStoreOf } from "./service-context.js";
 import { endAllSessions } from "./user/sessions.js";
+import { readyMessage, runPrimary, workerCount } from "./workers.js";
 import { addUser, changePassword } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
 const usage = `usage:
-  bookstore serve [-f FILE] [--only user|search]   serve UserService (8888) and SearchService (8889)
+  bookstore serve [-f FILE] [--only user|search] [--workers N]
+                                                   serve UserService (8888) and SearchService (8889)
   bookstore migrate [-f FILE]                      apply pending database migrations
   bookstore user add USERNAME [--name N] [--gender G] [--roles R1,R2] [-f FILE]
                                                    add a user; the password is read from stdin (one line)
@@ -30,7 +33,7 @@ const usage = `usage:
   bookstore token inspect [TOKEN]                  decode a token (from stdin without TOKEN) WITHOUT verifying it
   bookstore keys generate --alg RS256|ES256|EdDSA [--dir keys]
                                                    write a new key pair named by a fresh kid
-environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT
+environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT WORKERS
              SIGNING_ALGORITHM SIGNING_KEY_FILE SIGNING_KEY VERIFY_KEY_FILES JWKS_URL REFRESH_EXPIRE`;
 
 /** A mistake in the command line; printed with the usage, exit code 2. */
@@ -101,11 +104,18 @@ function configFrom(file: string | undefined, env: NodeJS.ProcessEnv): Config {
 }
 
 async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parse(args, { only: { type: "string" } }, 0);
+  const { values } = parse(args, { only: { type: "string" }, workers: { type: "string" } }, 0);
   const only = values.only as string | undefined;
   if (only !== undefined && only !== "user" && only !== "search") throw new UsageError("--only takes user or search");
-  const config = configFrom(values.file as string | undefined, env);
+  const workersFlag = values.workers as string | undefined;
+  if (workersFlag !== undefined && !/^\d{1,3}$/.test(workersFlag)) throw new UsageError("--workers takes a number (0: one per core with Redis)");
+  const config = workersFlag === undefined ? configFrom(values.file as string | undefined, env) : configFrom(values.file as string | undefined, { ...env, WORKERS: workersFlag });
+  if (cluster.isPrimary) {
+    const count = workerCount(config);
+    if (count > 1) return runPrimary(count, createLogger({ name: config.name, level: config.log.level }));
+  }
   const app = await startBookstore(config, { only: only as ServiceName | undefined });
+  if (cluster.isWorker) process.send?.(readyMessage);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
@@ -117,10 +127,14 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       app.close().then(
         () => resolve(0),
         () => resolve(1),
-      );
+      ).finally(() => {
+        if (cluster.isWorker) process.disconnect?.();
+      });
     };
-    process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
+    // a worker leaves Ctrl-C to the primary, which asks each worker to stop (SIGTERM)
+    if (cluster.isWorker) process.on("SIGINT", () => undefined);
+    else process.once("SIGINT", stop);
   });
 }
 

@@ -9,6 +9,8 @@ import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
 export interface Config {
   readonly name: string;
   readonly host: string;
+  /** Worker processes on the same ports (node:cluster); 0: one per core with Redis, else one. */
+  readonly workers: number;
   readonly user: { readonly port: number };
   readonly search: { readonly port: number };
   readonly auth: {
@@ -97,6 +99,7 @@ export class ConfigError extends Error {
 export const defaultConfig: Config = deepFreeze({
   name: "bookstore",
   host: "127.0.0.1",
+  workers: 0,
   user: { port: 8888 },
   search: { port: 8889 },
   auth: {
@@ -141,6 +144,7 @@ const logLevels = new Set(["fatal", "error", "warn", "info", "debug", "trace", "
 const schema = {
   Name: ["name", "string"],
   Host: ["host", "string"],
+  Workers: ["workers", "workers"],
   User: { Port: ["user.port", "port"] },
   Search: { Port: ["search.port", "port"] },
   Auth: {
@@ -222,7 +226,8 @@ type Kind =
   | "limit"
   | "algorithm"
   | "paths"
-  | "httpUrl";
+  | "httpUrl"
+  | "workers";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -240,6 +245,7 @@ export const envOverrides: Readonly<Record<string, { key: string; yamlKey: strin
   DATABASE_URL: { key: "database.dataSource", yamlKey: "Database.DataSource", kind: "dataSource" },
   REDIS_URL: { key: "cacheRedis.url", yamlKey: "CacheRedis.Url", kind: "redisUrl" },
   HOST: { key: "host", yamlKey: "Host", kind: "string" },
+  WORKERS: { key: "workers", yamlKey: "Workers", kind: "workers" },
   USER_PORT: { key: "user.port", yamlKey: "User.Port", kind: "port" },
   SEARCH_PORT: { key: "search.port", yamlKey: "Search.Port", kind: "port" },
   CORS_ALLOWED_ORIGINS: { key: "cors.allowedOrigins", yamlKey: "Cors.AllowedOrigins", kind: "origins" },
@@ -359,6 +365,8 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
       if (v !== "") checkUrl(v, where, ["http:", "https:"]);
       return v;
+    case "workers":
+      return readInteger(v, where, 0, 256);
     case "tolerance":
       return readInteger(v, where, 0, 60);
     case "cacheSize":

@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -174,4 +174,57 @@ export async function bufCurl(args: string[]): Promise<{ code: number; stdout: s
     const e = err as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A `bookstore` process started by a test, with what it has printed so far. */
+export interface ServerProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  /** The port each service logged as listening on (the last one, with workers). */
+  ports(): { user?: number; search?: number };
+  /** Waits until `pattern` matched `count` lines of output, failing after `timeoutMs`. */
+  waitFor(pattern: RegExp, count?: number, timeoutMs?: number): Promise<void>;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `bookstore ARGS` (e.g. `serve`) with {@link childEnv} and waits for `ready` lines. */
+export async function startServerProcess(
+  args: string[],
+  options: { cwd?: string; env: Record<string, string>; ready?: RegExp; readyCount?: number },
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [resolve("bin/bookstore.js"), ...args], { cwd: options.cwd, env: childEnv(options.env) });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d));
+  child.stderr!.on("data", (d: Buffer) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+  let done = false;
+  void exited.then(() => (done = true));
+  const lines = () => out.split("\n");
+  const proc: ServerProcess = {
+    child,
+    output: () => out,
+    ports() {
+      const ports: { user?: number; search?: number } = {};
+      for (const line of lines()) {
+        const m = /"service":"(user|search)".*"port":(\d+).*"msg":"listening"/.exec(line);
+        if (m) ports[m[1] as "user" | "search"] = Number(m[2]);
+      }
+      return ports;
+    },
+    async waitFor(pattern, count = 1, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (lines().filter((l) => pattern.test(l)).length < count) {
+        if (done) throw new Error(`bookstore ${args.join(" ")} exited while waiting for ${pattern}: ${out}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${out}`);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    },
+    async stop() {
+      if (!done) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+  await proc.waitFor(options.ready ?? /"service":"search".*"msg":"listening"/, options.readyCount ?? 1);
+  return proc;
 }

@@ -1,0 +1,74 @@
+import cluster, { type Worker } from "node:cluster";
+import { availableParallelism } from "node:os";
+import { ConfigError, type Config } from "./config.js";
+import type { Logger } from "./logger.js";
+
+/** What a worker tells the primary once its ports listen. */
+export const readyMessage = "bookstore:ready";
+
+/**
+ * How many worker processes to run: `Workers` when set (0 or unset means automatic), else one
+ * per core when state is shared through Redis, one otherwise. More than one without Redis is
+ * refused: revocations, sessions' access-token revocations, login limits and the cache would
+ * each live in one process only, so the embedded default is single-instance.
+ */
+export function workerCount(config: Config, cores = availableParallelism()): number {
+  const shared = config.cacheRedis.url !== "";
+  const n = config.workers > 0 ? config.workers : shared ? cores : 1;
+  if (n > 1 && !shared) {
+    throw new ConfigError(
+      `Workers (WORKERS, --workers) is ${n}, but without CacheRedis.Url (REDIS_URL) state would not be shared: the embedded default is single-instance`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Runs the node:cluster primary: forks `count` workers (each serving the same ports, the
+ * primary handing out connections), restarts a worker that dies after it was ready, and on
+ * SIGTERM/SIGINT asks every worker to shut down gracefully and resolves with 0 once all have
+ * exited (1 if any failed). A worker that dies before it was ready (bad config, a database it
+ * cannot reach) stops the whole set with exit code 1 rather than restarting in a loop.
+ */
+export function runPrimary(count: number, logger: Logger): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    let failed = false;
+    const ready = new WeakSet<Worker>();
+    const live = new Set<Worker>();
+    const fork = () => {
+      const worker = cluster.fork();
+      live.add(worker);
+      worker.on("message", (m: unknown) => {
+        if (m === readyMessage) {
+          ready.add(worker);
+          logger.info({ worker: worker.id, pid: worker.process.pid }, "worker ready");
+        }
+      });
+    };
+    const stopAll = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, workers: live.size }, "shutting down workers");
+      for (const w of live) w.process.kill("SIGTERM");
+    };
+    cluster.on("exit", (worker, code, signal) => {
+      live.delete(worker);
+      if (!stopping && ready.has(worker)) {
+        logger.warn({ worker: worker.id, pid: worker.process.pid, code, signal }, "worker died; starting another");
+        fork();
+        return;
+      }
+      if (code !== 0 && !(stopping && signal === "SIGTERM")) failed = true;
+      if (!stopping) {
+        logger.error({ worker: worker.id, code, signal }, "worker failed before it was ready; stopping");
+        stopAll("SIGTERM");
+      }
+      if (live.size === 0) resolve(failed ? 1 : 0);
+    });
+    process.once("SIGTERM", () => stopAll("SIGTERM"));
+    process.once("SIGINT", () => stopAll("SIGINT"));
+    logger.info({ workers: count }, "starting workers");
+    for (let i = 0; i < count; i++) fork();
+  });
+}
