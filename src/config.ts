@@ -61,8 +61,14 @@ export interface Config {
     readonly queryTimeoutMs: number;
   };
   readonly cacheRedis: {
+    /** `node` (one server), `sentinel` (Url and Nodes are sentinels) or `cluster` (seed nodes). */
+    readonly type: "node" | "sentinel" | "cluster";
     /** Empty: an in-process cache (single instance only). */
     readonly url: string;
+    /** More sentinels or cluster seed nodes, as host:port. */
+    readonly nodes: readonly string[];
+    /** The name of the primary the sentinels watch. */
+    readonly sentinelName: string;
     /** Prefix of every key, for a Redis shared with other applications. */
     readonly keyPrefix: string;
     readonly connectTimeoutMs: number;
@@ -128,7 +134,7 @@ export const defaultConfig: Config = deepFreeze({
     connectTimeoutMs: 2000,
     queryTimeoutMs: 2000,
   },
-  cacheRedis: { url: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
+  cacheRedis: { type: "node", url: "", nodes: [], sentinelName: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
   cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
   loginLimits: { maxFailuresPerUser: 5, maxAttemptsPerAddress: 100, windowSeconds: 900 },
@@ -174,7 +180,10 @@ const schema = {
     QueryTimeout: ["database.queryTimeoutMs", "millis"],
   },
   CacheRedis: {
+    Type: ["cacheRedis.type", "redisType"],
     Url: ["cacheRedis.url", "redisUrl"],
+    Nodes: ["cacheRedis.nodes", "paths"],
+    SentinelName: ["cacheRedis.sentinelName", "string"],
     KeyPrefix: ["cacheRedis.keyPrefix", "string"],
     ConnectTimeout: ["cacheRedis.connectTimeoutMs", "millis"],
     CommandTimeout: ["cacheRedis.commandTimeoutMs", "millis"],
@@ -227,7 +236,8 @@ type Kind =
   | "algorithm"
   | "paths"
   | "httpUrl"
-  | "workers";
+  | "workers"
+  | "redisType";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -244,6 +254,9 @@ export const envOverrides: Readonly<Record<string, { key: string; yamlKey: strin
   REFRESH_EXPIRE: { key: "auth.refreshExpire", yamlKey: "Auth.RefreshExpire", kind: "expire" },
   DATABASE_URL: { key: "database.dataSource", yamlKey: "Database.DataSource", kind: "dataSource" },
   REDIS_URL: { key: "cacheRedis.url", yamlKey: "CacheRedis.Url", kind: "redisUrl" },
+  REDIS_TYPE: { key: "cacheRedis.type", yamlKey: "CacheRedis.Type", kind: "redisType" },
+  REDIS_NODES: { key: "cacheRedis.nodes", yamlKey: "CacheRedis.Nodes", kind: "paths" },
+  REDIS_SENTINEL_NAME: { key: "cacheRedis.sentinelName", yamlKey: "CacheRedis.SentinelName", kind: "string" },
   HOST: { key: "host", yamlKey: "Host", kind: "string" },
   WORKERS: { key: "workers", yamlKey: "Workers", kind: "workers" },
   USER_PORT: { key: "user.port", yamlKey: "User.Port", kind: "port" },
@@ -364,6 +377,9 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
     case "httpUrl":
       if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
       if (v !== "") checkUrl(v, where, ["http:", "https:"]);
+      return v;
+    case "redisType":
+      if (v !== "node" && v !== "sentinel" && v !== "cluster") throw new ConfigError(`config: ${where} must be node, sentinel or cluster`);
       return v;
     case "workers":
       return readInteger(v, where, 0, 256);

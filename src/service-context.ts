@@ -8,7 +8,7 @@ import { isUnavailableError } from "./errors.js";
 import { join } from "node:path";
 import { createLoginLimiter, createMemoryCounterStore, createRedisCounterStore, failOpen, type CounterStore, type LoginLimiter } from "./auth/login-limiter.js";
 import type { Cache } from "./cache/cache.js";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./cache/redis-client.js";
 import { createMemoryRevocationStore, createRedisRevocationStore, type RevocationStore } from "./auth/revocations.js";
 import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
 import { createRedisCache } from "./cache/redis-cache.js";
@@ -41,7 +41,7 @@ export interface ServiceContext {
   /** Brute-force limits for Login (skipped, with a warning, while their store is down). */
   readonly limiter: LoginLimiter;
   /** The Redis client when CacheRedis.Url is set: shared state for every instance. */
-  readonly redis: Redis | undefined;
+  readonly redis: RedisClient | undefined;
   readonly users: UserStore;
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
@@ -107,7 +107,7 @@ export async function openStorage(config: Config, options: ServiceContextOptions
   }
   let backend: Cache;
   let counters: CounterStore;
-  let redisClient: Redis | undefined;
+  let redisClient: RedisClient | undefined;
   if (cacheRedis.url !== "") {
     const redis = createRedisCache(cacheRedis);
     redisClient = redis.client;

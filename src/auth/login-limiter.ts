@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../cache/redis-client.js";
 import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
 
@@ -87,7 +87,7 @@ export function createMemoryCounterStore(clock: Clock, maxKeys = 100_000): Count
 }
 
 /** Counters in Redis, shared by every instance: INCR, with the window set on the first. */
-export function createRedisCounterStore(client: Redis): CounterStore {
+export function createRedisCounterStore(client: RedisClient): CounterStore {
   return {
     async increment(key, windowSeconds) {
       const res = await client.multi().incr(key).expire(key, windowSeconds, "NX").ttl(key).exec();

@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../cache/redis-client.js";
 import type { Clock } from "../clock.js";
 
 /**
@@ -23,8 +23,8 @@ function keysOf(jti: string | undefined, sid: string | undefined): string[] {
   return keys;
 }
 
-/** Revocations in Redis, seen at once by every instance sharing it (one round trip per check). */
-export function createRedisRevocationStore(client: Redis): RevocationStore {
+/** Revocations in Redis, seen at once by every instance sharing it (the keys checked in parallel). */
+export function createRedisRevocationStore(client: RedisClient): RevocationStore {
   return {
     async revoke(jti, exp) {
       await client.set(jtiKey(jti), "1", "EXAT", exp);
@@ -33,8 +33,9 @@ export function createRedisRevocationStore(client: Redis): RevocationStore {
       await client.set(sidKey(sid), "1", "EXAT", until);
     },
     async isRevoked(jti, sid) {
-      const keys = keysOf(jti, sid);
-      return keys.length > 0 && (await client.exists(...keys)) > 0;
+      // one EXISTS per key: on a Cluster the two keys may live in different slots
+      const found = await Promise.all(keysOf(jti, sid).map((k) => client.exists(k)));
+      return found.some((n) => n > 0);
     },
   };
 }

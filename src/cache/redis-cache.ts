@@ -1,26 +1,13 @@
-import { Redis } from "ioredis";
 import type { Cache } from "./cache.js";
+import { createRedisClient, type RedisClient, type RedisClientOptions } from "./redis-client.js";
 
 /**
  * A cache in Redis (ioredis). Commands fail fast instead of queueing while disconnected, and a
  * command slower than `commandTimeoutMs` fails; ioredis reconnects in the background, so the
  * cache comes back by itself when Redis does.
  */
-export function createRedisCache(options: {
-  url: string;
-  keyPrefix: string;
-  connectTimeoutMs: number;
-  commandTimeoutMs: number;
-}): Cache & { readonly client: Redis; readonly connected: Promise<boolean> } {
-  const client = new Redis(options.url, {
-    keyPrefix: options.keyPrefix,
-    connectTimeout: options.connectTimeoutMs,
-    commandTimeout: options.commandTimeoutMs,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
-  });
+export function createRedisCache(options: RedisClientOptions): Cache & { readonly client: RedisClient; readonly connected: Promise<boolean> } {
+  const client = createRedisClient(options);
   client.on("error", () => {
     // reported by the resilient wrapper, once per outage
   });
@@ -39,7 +26,8 @@ export function createRedisCache(options: {
       await client.set(key, value, "EX", ttlSeconds);
     },
     async del(...keys) {
-      if (keys.length > 0) await client.del(...keys);
+      // one command per key: on a Cluster the keys may live in different slots
+      await Promise.all(keys.map((k) => client.del(k)));
     },
     async close() {
       if (client.status === "ready") {
