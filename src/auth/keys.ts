@@ -1,6 +1,6 @@
-import { createHash, createPrivateKey, createPublicKey, webcrypto, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, createSecretKey, createPublicKey, timingSafeEqual, verify as verifySignature, webcrypto, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { calculateJwkThumbprint, exportJWK, importJWK, importPKCS8, importSPKI, type JWK } from "jose";
+import { calculateJwkThumbprint, importPKCS8, type JWK } from "jose";
 import { ConfigError } from "../config.js";
 
 /** The signing algorithms this service issues and accepts. */
@@ -13,7 +13,8 @@ export const algorithms: readonly Algorithm[] = ["HS256", "RS256", "ES256", "EdD
 export interface VerificationKey {
   readonly kid: string;
   readonly alg: Algorithm;
-  readonly key: webcrypto.CryptoKey;
+  /** Checks a JWS signature (raw bytes) over its signing input with this key and algorithm only. */
+  readonly verify: (signingInput: Buffer, signature: Buffer) => boolean;
   /** The public key as a JWK (with kid, alg, use), for publishing; absent for HS256 secrets. */
   readonly jwk?: JWK;
 }
@@ -33,9 +34,28 @@ export function secretKeyId(secret: string): string {
 
 /** Imports an HS256 secret once; it signs and verifies. */
 export async function hmacKey(secret: string): Promise<SigningKey> {
-  const key = await webcrypto.subtle.importKey("raw", Buffer.from(secret, "utf8"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  const bytes = Buffer.from(secret, "utf8");
+  const key = await webcrypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const kid = secretKeyId(secret);
-  return { kid, alg: "HS256", sign: key, verify: { kid, alg: "HS256", key } };
+  const secretKey = createSecretKey(bytes);
+  const verify = (input: Buffer, signature: Buffer) =>
+    signature.length === 32 && timingSafeEqual(createHmac("sha256", secretKey).update(input).digest(), signature);
+  return { kid, alg: "HS256", sign: key, verify: { kid, alg: "HS256", verify } };
+}
+
+/**
+ * The signature check of one asymmetric key, with node:crypto: RSASSA-PKCS1-v1_5 with SHA-256,
+ * ECDSA P-256 with SHA-256 in JWS's raw r||s form (64 bytes), or Ed25519 (64 bytes).
+ */
+function publicVerifier(publicKey: KeyObject, alg: Exclude<Algorithm, "HS256">): VerificationKey["verify"] {
+  switch (alg) {
+    case "RS256":
+      return (input, signature) => verifySignature("sha256", input, publicKey, signature);
+    case "ES256":
+      return (input, signature) => signature.length === 64 && verifySignature("sha256", input, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
+    case "EdDSA":
+      return (input, signature) => signature.length === 64 && verifySignature(null, input, publicKey, signature);
+  }
 }
 
 /**
@@ -65,10 +85,8 @@ export async function publicKeyId(publicKey: KeyObject): Promise<string> {
 
 async function verificationKeyOf(publicKey: KeyObject, alg: Exclude<Algorithm, "HS256">): Promise<VerificationKey> {
   const kid = await publicKeyId(publicKey);
-  const spki = publicKey.export({ format: "pem", type: "spki" }).toString();
-  const key = (await importSPKI(spki, alg)) as webcrypto.CryptoKey;
-  const jwk = { ...(await exportJWK(key)), kid, alg, use: "sig" };
-  return { kid, alg, key, jwk };
+  const jwk = { ...(publicKey.export({ format: "jwk" }) as JWK), kid, alg, use: "sig" };
+  return { kid, alg, verify: publicVerifier(publicKey, alg), jwk };
 }
 
 /**
@@ -116,7 +134,7 @@ export function readKeyFile(path: string, where: string): string {
  * other than RSA/RS256, EC P-256/ES256, OKP Ed25519/EdDSA (a key's `alg`, when present, must
  * agree with its type).
  */
-export async function verificationKeyFromJwk(jwk: Record<string, unknown>): Promise<VerificationKey | undefined> {
+export function verificationKeyFromJwk(jwk: Record<string, unknown>): VerificationKey | undefined {
   const { kty, crv, kid, use } = jwk;
   if (typeof kid !== "string" || kid === "" || kid.length > 256) return undefined;
   if (use !== undefined && use !== "sig") return undefined;
@@ -126,13 +144,14 @@ export async function verificationKeyFromJwk(jwk: Record<string, unknown>): Prom
   if (alg === undefined) return undefined;
   if (jwk.alg !== undefined && jwk.alg !== alg && !(alg === "EdDSA" && jwk.alg === "Ed25519")) return undefined;
   const pub = pickPublic(jwk, kty === "RSA" ? ["kty", "n", "e"] : ["kty", "crv", "x", "y"]);
+  let publicKey: KeyObject;
   try {
-    const key = (await importJWK({ ...pub, ext: true }, alg)) as webcrypto.CryptoKey;
-    if (alg === "RS256" && ((key.algorithm as { modulusLength?: number }).modulusLength ?? 0) < 2048) return undefined;
-    return { kid, alg, key, jwk: { ...pub, kid, alg, use: "sig" } as JWK };
+    publicKey = createPublicKey({ key: pub as import("node:crypto").JsonWebKey, format: "jwk" });
   } catch {
     return undefined;
   }
+  if (alg === "RS256" && (publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) return undefined;
+  return { kid, alg, verify: publicVerifier(publicKey, alg), jwk: { ...pub, kid, alg, use: "sig" } as JWK };
 }
 
 function pickPublic(jwk: Record<string, unknown>, members: string[]): JWK {

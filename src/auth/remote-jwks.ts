@@ -95,7 +95,7 @@ async function fetchKeys(url: string, timeoutMs: number): Promise<VerificationKe
   const keys: VerificationKey[] = [];
   for (const jwk of doc.keys.slice(0, maxKeys)) {
     if (typeof jwk !== "object" || jwk === null || Array.isArray(jwk)) continue;
-    const key = await verificationKeyFromJwk(jwk as Record<string, unknown>);
+    const key = verificationKeyFromJwk(jwk as Record<string, unknown>);
     if (key !== undefined && !keys.some((k) => k.kid === key.kid)) keys.push(key);
   }
   return keys;

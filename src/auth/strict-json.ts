@@ -52,11 +52,14 @@ function parseValue(p: Cursor, depth: number): unknown {
   if (c === "{") return parseObject(p, depth + 1);
   if (c === "[") return parseArray(p, depth + 1);
   if (c === '"') return parseString(p);
-  for (const [word, value] of [["true", true], ["false", false], ["null", null]] as const) {
-    if (p.text.startsWith(word, p.i)) {
-      p.i += word.length;
-      return value;
+  if (c === "t" || c === "f" || c === "n") {
+    for (const [word, value] of literals) {
+      if (p.text.startsWith(word, p.i)) {
+        p.i += word.length;
+        return value;
+      }
     }
+    throw new Reject();
   }
   const m = match(numberToken, p);
   const n = Number(m[0]);
@@ -106,9 +109,16 @@ function parseArray(p: Cursor, depth: number): unknown[] {
 }
 
 function parseString(p: Cursor): string {
-  // the JSON string grammar; JSON.parse then does the unescaping
-  return JSON.parse(match(stringToken, p)[0]) as string;
+  // the JSON string grammar; JSON.parse then does the unescaping, when there is any
+  const token = match(stringToken, p)[0];
+  return token.includes("\\") ? (JSON.parse(token) as string) : token.slice(1, -1);
 }
+
+const literals = [
+  ["true", true],
+  ["false", false],
+  ["null", null],
+] as const;
 
 const numberToken = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const stringToken = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
