@@ -21,6 +21,7 @@ import { createMetrics, type Metrics } from "./observability/metrics.js";
 import { migrateToLatest } from "./db/migrations.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createBookStore, type BookStore } from "./search/book-store.js";
+import { createCachedBookStore } from "./search/cached-book-store.js";
 import { createCachedUserStore } from "./user/cached-user-store.js";
 import { createUserStore, type UserStore } from "./user/user-store.js";
 import { createSessionStore, type SessionStore } from "./user/session-store.js";
@@ -143,7 +144,7 @@ export async function openStorage(config: Config, options: ServiceContextOptions
       ...cacheConfig,
       onLookup: metrics.cacheLookup,
     }),
-    books: bounded(createBookStore(database.db)),
+    books: createCachedBookStore(bounded(createBookStore(database.db)), cache, { ...cacheConfig, onLookup: metrics.bookCacheLookup }),
     sessionStore: bounded(createSessionStore(database.db)),
     passwords: createPasswordHasher({ cost: options.passwordCost }),
     close() {

@@ -8,6 +8,8 @@ export interface Metrics {
   authFailure(reason: string): void;
   /** A user lookup answered by the cache ("hit") or the database ("miss"). */
   cacheLookup(result: "hit" | "miss"): void;
+  /** A book lookup answered by the cache ("hit") or the database ("miss"). */
+  bookCacheLookup(result: "hit" | "miss"): void;
   render(): Promise<string>;
   readonly contentType: string;
 }
@@ -41,6 +43,12 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
     labelNames: ["result"],
     registers: [registry],
   });
+  const bookCache = new Counter({
+    name: "book_cache_lookups_total",
+    help: "Book lookups answered by the cache (hit) or the database (miss)",
+    labelNames: ["result"],
+    registers: [registry],
+  });
   const logins = new Counter({
     name: "login_total",
     help: "Login outcomes: success, bad_credentials, invalid_argument, unavailable, error",
@@ -62,6 +70,7 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
     },
     authFailure: (reason) => authFailures.inc({ reason }),
     cacheLookup: (result) => cache.inc({ result }),
+    bookCacheLookup: (result) => bookCache.inc({ result }),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { after, test } from "node:test";
+import { openStorage } from "../../src/service-context.js";
+import { searchBook } from "../../src/search/search-book.js";
+import { dropKeys, memoryLogger, resetDatabase, tempDir, testConfig, testDataSources, testKeyPrefix, testRedisUrl } from "../harness.js";
+
+const dir = tempDir();
+after(() => dir.remove());
+const redisUrl = testRedisUrl();
+
+for (const { dialect, dataSource } of testDataSources(dir.path)) {
+  for (const redis of redisUrl ? [undefined, redisUrl] : [undefined]) {
+    test(`a warm Do makes no database query (${dialect}, ${redis ? "Redis" : "in-process"} cache); unknown books are remembered too`, async () => {
+      await resetDatabase(dataSource);
+      const prefix = testKeyPrefix();
+      const config = testConfig(dir.path, { dataSource, redisUrl: redis ?? "", keyPrefix: prefix });
+      const queries: string[] = [];
+      const storage = await openStorage(config, { logger: memoryLogger().logger, onQuery: (q) => queries.push(q) });
+      try {
+        queries.length = 0;
+        assert.deepEqual(await searchBook(storage, "go-zero"), { name: "go-zero", count: 100 });
+        assert.deepEqual(await searchBook(storage, "no such book"), { name: "no such book", count: 0 });
+        assert.equal(queries.length, 2, "cold: one query per name");
+        await Promise.all(Array.from({ length: 20 }, () => searchBook(storage, "go-zero")));
+        assert.deepEqual(await searchBook(storage, "no such book"), { name: "no such book", count: 0 });
+        assert.equal(queries.length, 2, "warm: none");
+        const metrics = await storage.metrics.render();
+        // the 20 concurrent lookups share one (single flight)
+        assert.match(metrics, /book_cache_lookups_total\{result="miss"\} 2\n/);
+        assert.match(metrics, /book_cache_lookups_total\{result="hit"\} 2\n/);
+      } finally {
+        await storage.close();
+        if (redis) await dropKeys(redis, prefix);
+      }
+    });
+  }
+}
