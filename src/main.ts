@@ -1,4 +1,3 @@
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { readFileSync } from "node:fs";
 import { ConfigError, type Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
@@ -6,6 +5,7 @@ import { clientAddressValues } from "./http/client-address.js";
 import { withCors } from "./http/cors.js";
 import { withProbes } from "./http/probes.js";
 import { withJwks } from "./http/jwks.js";
+import { createNodeAdapter } from "./http/node-adapter.js";
 import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
 import { createServiceContext, type ServiceContext, type ServiceContextOptions } from "./service-context.js";
 
@@ -30,7 +30,7 @@ export interface Bookstore {
  */
 export async function startBookstore(
   config: Config,
-  options: ServiceContextOptions & { only?: ServiceName } = {},
+  options: ServiceContextOptions & { only?: ServiceName; leanUnary?: boolean } = {},
 ): Promise<Bookstore> {
   const names: ServiceName[] = options.only ? [options.only] : ["user", "search"];
   const ctx = await createServiceContext(config, { signs: names.includes("user"), ...options });
@@ -46,8 +46,9 @@ export async function startBookstore(
     const wanted = { user: config.user.port, search: config.search.port };
     for (const name of names) {
       const { routes, interceptors } = createServiceRoutes(ctx, name);
-      const handler = connectNodeAdapter({
+      const handler = createNodeAdapter({
         routes,
+        leanUnary: options.leanUnary,
         interceptors,
         readMaxBytes: config.limits.readMaxBytes,
         contextValues: clientAddressValues,

@@ -92,7 +92,7 @@ export const testPasswordCost = 10;
 /** Starts the whole app on loopback ports chosen by the OS. */
 export async function startTestApp(
   config: Config,
-  options: { logger?: Logger; clock?: Clock; only?: "user" | "search"; healthIntervalMs?: number } = {},
+  options: { logger?: Logger; clock?: Clock; only?: "user" | "search"; healthIntervalMs?: number; leanUnary?: boolean } = {},
 ): Promise<Bookstore & { userUrl: string; searchUrl: string }> {
   const app = await startBookstore(config, { ...options, passwordCost: testPasswordCost });
   return Object.assign(app, {

@@ -1,0 +1,152 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { NodeHandler } from "../server.js";
+
+type NodeRequest = Parameters<NodeHandler>[0];
+type NodeResponse = Parameters<NodeHandler>[1];
+
+/** Options of {@link createNodeAdapter}: connectNodeAdapter's, less what we do not use. */
+export interface NodeAdapterOptions extends ConnectRouterOptions {
+  routes(router: ConnectRouter): void;
+  contextValues?: (req: NodeRequest) => ContextValues;
+  /**
+   * Serve unary calls through the lean path below (default true). False makes every call take
+   * connectNodeAdapter's own path, which the wire-equivalence test compares against.
+   */
+  leanUnary?: boolean;
+}
+
+/**
+ * A drop-in for `connectNodeAdapter` that runs the very same Connect router (every protocol
+ * decision, error, header, limit and interceptor stays Connect's), with a leaner bridge between
+ * Node and Connect for unary calls: the request body is read into memory up to the message
+ * limit instead of through an async generator, no AbortController is aborted (and no
+ * DOMException created) when a call ends normally, and the response is written with one
+ * `end(body)` instead of a write, a wait for drain and an end. Streaming calls (health Watch,
+ * reflection) go through connectNodeAdapter's own bridge unchanged.
+ */
+export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
+  const router = createConnectRouter({ ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] });
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>();
+  for (const h of router.handlers) paths.set(h.requestPath, h);
+  const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
+  const lean = options.leanUnary ?? true;
+
+  return (req, res) => {
+    const handler = paths.get(req.url?.split("?", 2)[0] ?? "");
+    if (handler === undefined) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    const contextValues = options.contextValues?.(req);
+    const authority = "authority" in req && req.authority ? req.authority : req.headers.host;
+    if (!lean || handler.method.methodKind !== "unary" || authority === undefined) {
+      const uReq = universalRequestFromNodeRequest(req, res as never, undefined, contextValues);
+      handler(uReq)
+        .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
+        .catch((reason) => report(handler, reason));
+      return;
+    }
+    const controller = new AbortController();
+    res.once("close", () => {
+      // a call still running when its connection goes is cancelled, as Connect's bridge does
+      if (!res.writableFinished) controller.abort(new ConnectError("the client went away", Code.Canceled));
+    });
+    const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
+    readBody(req, readMaxBytes)
+      .then((chunks) =>
+        handler({
+          httpVersion: req.httpVersion,
+          method: req.method ?? "",
+          url: new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString(),
+          header: webHeaders(req.headers),
+          body: iterate(chunks),
+          signal: controller.signal,
+          contextValues,
+        }),
+      )
+      .then((uRes) => writeWhole(uRes, res))
+      .catch((reason) => {
+        report(handler, reason);
+        if (!res.headersSent) res.destroy();
+      });
+  };
+}
+
+/** Reads a request body, stopping just past `limit` (Connect then refuses it as too large). */
+function readBody(req: NodeRequest, limit: number): Promise<Buffer[]> {
+  const declared = Number(req.headers["content-length"]);
+  // a declared length over the limit is refused from the header alone, without reading
+  if (declared > limit) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off("data", onData);
+      req.off("end", done);
+      req.off("error", reject);
+      resolve(chunks);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      // enough to exceed the limit even with a gRPC envelope prefix: stop reading
+      if (size > limit + 5) {
+        req.pause();
+        done();
+      }
+    };
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("error", reject);
+  });
+}
+
+async function* iterate(chunks: Buffer[]): AsyncIterable<Uint8Array> {
+  for (const c of chunks) yield c;
+}
+
+/** Runs the response to its end, then writes status, headers, body (and trailers) at once. */
+async function writeWhole(uRes: UniversalServerResponse, res: NodeResponse): Promise<void> {
+  const parts: Uint8Array[] = [];
+  if (uRes.body !== undefined) {
+    for await (const chunk of uRes.body as AsyncIterable<Uint8Array>) parts.push(chunk);
+  }
+  if (res.destroyed) return;
+  res.writeHead(uRes.status, nodeHeaders(uRes.header));
+  if (uRes.trailer !== undefined) res.addTrailers(nodeHeaders(uRes.trailer) as OutgoingHttpHeaders);
+  res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+}
+
+function report(handler: UniversalHandler, reason: unknown): void {
+  if (ConnectError.from(reason).code === Code.Aborted) return;
+  console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
+}
+
+/** Node's request headers as web Headers, as Connect's bridge makes them (pseudo-headers left out). */
+function webHeaders(headers: IncomingHttpHeaders): Headers {
+  const h = new Headers();
+  for (const [k, v] of Object.entries(headers)) {
+    if (k.startsWith(":") || v === undefined) continue;
+    if (typeof v === "string") h.append(k, v);
+    else for (const e of v) h.append(k, e);
+  }
+  return h;
+}
+
+/** Web Headers as a Node header object, as Connect's bridge converts them. */
+function nodeHeaders(headers: ConstructorParameters<typeof Headers>[0]): OutgoingHttpHeaders {
+  const o: OutgoingHttpHeaders = Object.create(null);
+  if (headers === undefined) return o;
+  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, key) => {
+    const seen = o[key];
+    if (seen === undefined) o[key] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else o[key] = [String(seen), value];
+  });
+  return o;
+}
