@@ -7,13 +7,13 @@ export interface KeySet {
    * The keys that may have signed a token with this header: the key named by `kid` (if it is
    * known), or, for a token without a `kid` (as go-zero issues), every key of the algorithm.
    */
-  candidates(kid: string | undefined, alg: string): Promise<readonly VerificationKey[]>;
+  candidates(kid: string | undefined, alg: string): readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
 }
 
 /** A fixed ring of keys: the current key first, then the previous ones not yet retired. */
 export function localKeySet(keys: readonly VerificationKey[]): KeySet & { publicJwks(): JWK[] } {
   return {
-    async candidates(kid, alg) {
+    candidates(kid, alg) {
       if (kid !== undefined) return keys.filter((k) => k.kid === kid);
       return keys.filter((k) => k.alg === alg);
     },

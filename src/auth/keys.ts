@@ -13,8 +13,8 @@ export const algorithms: readonly Algorithm[] = ["HS256", "RS256", "ES256", "EdD
 export interface VerificationKey {
   readonly kid: string;
   readonly alg: Algorithm;
-  /** Checks a JWS signature (raw bytes) over its signing input with this key and algorithm only. */
-  readonly verify: (signingInput: Buffer, signature: Buffer) => boolean;
+  /** Checks a JWS signature (raw bytes) over its signing input (ASCII) with this key and algorithm only. */
+  readonly verify: (signingInput: string, signature: Buffer) => boolean;
   /** The public key as a JWK (with kid, alg, use), for publishing; absent for HS256 secrets. */
   readonly jwk?: JWK;
 }
@@ -38,8 +38,8 @@ export async function hmacKey(secret: string): Promise<SigningKey> {
   const key = await webcrypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const kid = secretKeyId(secret);
   const secretKey = createSecretKey(bytes);
-  const verify = (input: Buffer, signature: Buffer) =>
-    signature.length === 32 && timingSafeEqual(createHmac("sha256", secretKey).update(input).digest(), signature);
+  const verify = (input: string, signature: Buffer) =>
+    signature.length === 32 && timingSafeEqual(createHmac("sha256", secretKey).update(input, "latin1").digest(), signature);
   return { kid, alg: "HS256", sign: key, verify: { kid, alg: "HS256", verify } };
 }
 
@@ -50,11 +50,12 @@ export async function hmacKey(secret: string): Promise<SigningKey> {
 function publicVerifier(publicKey: KeyObject, alg: Exclude<Algorithm, "HS256">): VerificationKey["verify"] {
   switch (alg) {
     case "RS256":
-      return (input, signature) => verifySignature("sha256", input, publicKey, signature);
+      return (input, signature) => verifySignature("sha256", Buffer.from(input, "latin1"), publicKey, signature);
     case "ES256":
-      return (input, signature) => signature.length === 64 && verifySignature("sha256", input, { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
+      return (input, signature) =>
+        signature.length === 64 && verifySignature("sha256", Buffer.from(input, "latin1"), { key: publicKey, dsaEncoding: "ieee-p1363" }, signature);
     case "EdDSA":
-      return (input, signature) => signature.length === 64 && verifySignature(null, input, publicKey, signature);
+      return (input, signature) => signature.length === 64 && verifySignature(null, Buffer.from(input, "latin1"), publicKey, signature);
   }
 }
 

@@ -9,6 +9,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
  * keep the first and parsers that keep the last would otherwise disagree about the claims), no
  * non-finite numbers, at most {@link maxJsonDepth} levels. Objects have no prototype, so a
  * `__proto__` member is only data. Returns undefined when the input is not acceptable.
+ *
+ * `JSON.parse` checks the grammar; duplicates are what it hides (the last one wins), so the
+ * member names in the text are counted and compared with the members it kept.
  */
 export function parseStrictJsonObject(bytes: Uint8Array): Record<string, unknown> | undefined {
   let text: string;
@@ -18,116 +21,54 @@ export function parseStrictJsonObject(bytes: Uint8Array): Record<string, unknown
     return undefined;
   }
   if (text.charCodeAt(0) === 0xfeff) return undefined;
-  const p = { text, i: 0 };
+  let value: unknown;
   try {
-    skipWs(p);
-    if (text[p.i] !== "{") return undefined;
-    const value = parseValue(p, 0) as Record<string, unknown>;
-    skipWs(p);
-    return p.i === text.length ? value : undefined;
+    value = JSON.parse(text);
   } catch {
     return undefined;
   }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const kept = { members: 0 };
+  if (!walk(value, 0, kept)) return undefined;
+  return kept.members === countMemberNames(text) ? (value as Record<string, unknown>) : undefined;
 }
 
-interface Cursor {
-  text: string;
-  i: number;
-}
-
-class Reject extends Error {}
-
-function skipWs(p: Cursor): void {
-  while (p.i < p.text.length) {
-    const c = p.text.charCodeAt(p.i);
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return;
-    p.i++;
+/** Checks depth and numbers, strips prototypes, and counts the members JSON.parse kept. */
+function walk(value: unknown, depth: number, kept: { members: number }): boolean {
+  if (depth > maxJsonDepth) return false;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!walk(v, depth + 1, kept)) return false;
+    return true;
   }
+  Object.setPrototypeOf(value, null);
+  for (const key in value) {
+    kept.members++;
+    if (!walk((value as Record<string, unknown>)[key], depth + 1, kept)) return false;
+  }
+  return true;
 }
 
-function parseValue(p: Cursor, depth: number): unknown {
-  if (depth > maxJsonDepth) throw new Reject();
-  skipWs(p);
-  const c = p.text[p.i];
-  if (c === "{") return parseObject(p, depth + 1);
-  if (c === "[") return parseArray(p, depth + 1);
-  if (c === '"') return parseString(p);
-  if (c === "t" || c === "f" || c === "n") {
-    for (const [word, value] of literals) {
-      if (p.text.startsWith(word, p.i)) {
-        p.i += word.length;
-        return value;
-      }
+/** Member names in grammatical JSON: strings followed (after white space) by a colon. */
+function countMemberNames(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) !== 0x22) continue; // "
+    i++;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 0x5c) i += 2; // \ and the escaped character
+      else if (c === 0x22) break;
+      else i++;
     }
-    throw new Reject();
+    let j = i + 1;
+    while (j < text.length) {
+      const c = text.charCodeAt(j);
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) break;
+      j++;
+    }
+    if (text.charCodeAt(j) === 0x3a) count++; // :
   }
-  const m = match(numberToken, p);
-  const n = Number(m[0]);
-  if (!Number.isFinite(n)) throw new Reject();
-  return n;
-}
-
-function parseObject(p: Cursor, depth: number): Record<string, unknown> {
-  const obj = Object.create(null) as Record<string, unknown>;
-  p.i++; // {
-  skipWs(p);
-  if (p.text[p.i] === "}") {
-    p.i++;
-    return obj;
-  }
-  for (;;) {
-    skipWs(p);
-    if (p.text[p.i] !== '"') throw new Reject();
-    const key = parseString(p);
-    if (Object.hasOwn(obj, key)) throw new Reject();
-    skipWs(p);
-    if (p.text[p.i] !== ":") throw new Reject();
-    p.i++;
-    obj[key] = parseValue(p, depth);
-    skipWs(p);
-    const c = p.text[p.i++];
-    if (c === "}") return obj;
-    if (c !== ",") throw new Reject();
-  }
-}
-
-function parseArray(p: Cursor, depth: number): unknown[] {
-  const arr: unknown[] = [];
-  p.i++; // [
-  skipWs(p);
-  if (p.text[p.i] === "]") {
-    p.i++;
-    return arr;
-  }
-  for (;;) {
-    arr.push(parseValue(p, depth));
-    skipWs(p);
-    const c = p.text[p.i++];
-    if (c === "]") return arr;
-    if (c !== ",") throw new Reject();
-  }
-}
-
-function parseString(p: Cursor): string {
-  // the JSON string grammar; JSON.parse then does the unescaping, when there is any
-  const token = match(stringToken, p)[0];
-  return token.includes("\\") ? (JSON.parse(token) as string) : token.slice(1, -1);
-}
-
-const literals = [
-  ["true", true],
-  ["false", false],
-  ["null", null],
-] as const;
-
-const numberToken = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-const stringToken = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
-
-/** Matches a sticky token at the cursor and moves past it. */
-function match(token: RegExp, p: Cursor): RegExpExecArray {
-  token.lastIndex = p.i;
-  const m = token.exec(p.text);
-  if (m === null) throw new Reject();
-  p.i = token.lastIndex;
-  return m;
+  return count;
 }

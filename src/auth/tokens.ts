@@ -168,11 +168,12 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     if (refresh ? typ !== refreshTokenType : !isAccessType(typ)) throw new TokenError("bad_claims");
     // no critical extension is understood here (RFC 7515 section 4.1.11), nor unencoded payloads
     if (Object.hasOwn(header, "crit") || Object.hasOwn(header, "b64")) throw new TokenError("malformed");
-    const candidates = (await keys.candidates(kid, alg)).filter((k) => k.alg === alg);
+    const found = keys.candidates(kid, alg);
+    const candidates = (Array.isArray(found) ? found : await found).filter((k) => k.alg === alg);
     // no key of this kid, or it is another algorithm's: unknown, retired, or confused
     if (candidates.length === 0) throw new TokenError(kid === undefined ? "bad_algorithm" : "bad_signature");
     const lastDot = token.lastIndexOf(".");
-    const signingInput = Buffer.from(token.slice(0, lastDot), "ascii");
+    const signingInput = token.slice(0, lastDot);
     const signature = Buffer.from(token.slice(lastDot + 1), "base64url");
     if (!candidates.some((key) => key.verify(signingInput, signature))) throw new TokenError("bad_signature");
     const now = epochSeconds(clock);
