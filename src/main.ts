@@ -66,6 +66,9 @@ export async function startBookstore(
     await close(0);
     throw err;
   }
+  if (config.cacheRedis.url === "") {
+    ctx.logger.info("single-instance mode: cache, revocations and login limits live in this process; set REDIS_URL (CacheRedis.Url) to run more than one");
+  }
   return { ctx, ports, close };
 }
 

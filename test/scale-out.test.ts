@@ -117,6 +117,13 @@ describe("bookstore serve --workers", () => {
     assert.match(r.stderr, /^bookstore: Workers .* is 2, but without CacheRedis.Url \(REDIS_URL\) .* single-instance\n$/);
     const bad = await runBookstore(["serve", "--workers", "many"], { cwd: dir.path });
     assert.equal(bad.code, 2);
+    const single = await startServerProcess(["serve"], { cwd: dir.path, env: { ACCESS_SECRET: testSecret(), USER_PORT: "0", SEARCH_PORT: "0" } });
+    try {
+      await single.waitFor(/"msg":"single-instance mode: .*set REDIS_URL/);
+      assert.doesNotMatch(single.output(), /starting workers/);
+    } finally {
+      assert.equal(await single.stop(), 0);
+    }
   });
 
   test("N workers share the ports; a dead worker is replaced; SIGTERM stops them all gracefully", { skip: missing }, async () => {
