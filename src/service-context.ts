@@ -2,7 +2,7 @@ import { loadKeyRing } from "./auth/key-config.js";
 import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { withVerifiedTokenCache } from "./auth/verified-token-cache.js";
-import { systemClock, type Clock } from "./clock.js";
+import { epochSeconds, systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { isUnavailableError } from "./errors.js";
 import { join } from "node:path";
@@ -208,6 +208,14 @@ export async function createServiceContext(config: Config, options: ServiceConte
     accessExpire: auth.accessExpire,
     logger,
   });
+  // expired refresh tokens go away hourly (and once soon after start), on whichever instance
+  const prune = () =>
+    storage.sessionStore.prune(epochSeconds(clock)).then(
+      (n) => n > 0 && logger.info({ tokens: n }, "expired refresh tokens deleted"),
+      (err) => logger.warn({ code: (err as { code?: unknown })?.code }, "could not delete expired refresh tokens"),
+    );
+  const firstPrune = setTimeout(prune, 10_000).unref();
+  const pruning = setInterval(prune, 3600_000).unref();
   return {
     ...storage,
     tokens,
@@ -215,6 +223,8 @@ export async function createServiceContext(config: Config, options: ServiceConte
     sessions,
     health,
     close() {
+      clearTimeout(firstPrune);
+      clearInterval(pruning);
       health.close();
       return storage.close();
     },

@@ -180,3 +180,27 @@ function writeConfig(config: Config): string {
   writeFileSync(path, text + "\n");
   return path;
 }
+
+for (const { dialect, dataSource } of testDataSources(dir.path)) {
+  test(`expired refresh tokens and their emptied sessions are pruned (${dialect})`, async () => {
+    await resetDatabase(dataSource);
+    const own = dialect === "sqlite" ? `sqlite:${dir.path}/prune.db` : dataSource;
+    const storage = await openStorage(testConfig(dir.path, { dataSource: own }), { logger: memoryLogger().logger });
+    try {
+      const store = storage.sessionStore;
+      await store.start("old-session", 1, "old-hash", 1000, 500);
+      await store.start("live-session", 1, "live-hash", 5000, 500);
+      await store.add("live-session", 1, "live-hash-2", 900);
+      assert.equal(await store.prune(2000), 2);
+      assert.equal(await store.find("old-hash"), undefined);
+      assert.equal(await store.find("live-hash-2"), undefined);
+      assert.deepEqual(await store.find("live-hash"), { sessionId: "live-session", userId: 1, expiresAt: 5000 });
+      const sessions = await sql<{ id: string }>`select id from refresh_session order by id`.execute(storage.database.db);
+      assert.deepEqual(sessions.rows.map((r) => r.id), ["live-session"]);
+      assert.equal(await store.consume("live-hash", 2000), true);
+      assert.equal(await store.consume("live-hash", 2000), false, "used once");
+    } finally {
+      await storage.close();
+    }
+  });
+}

@@ -24,22 +24,19 @@ export interface SessionStore {
   revoke(sessionId: string, now: number): Promise<void>;
   /** Revokes every session of a user (password change); returns their ids. */
   revokeUser(userId: number, now: number): Promise<string[]>;
-  /** Deletes tokens expired before `now`; returns how many. */
+  /** Deletes tokens expired before `now`, and sessions left without tokens; returns how many tokens. */
   prune(now: number): Promise<number>;
 }
 
 /** The kysely-backed session store (same SQL on SQLite and MySQL). */
 export function createSessionStore(db: Kysely<Database>): SessionStore {
-  const insertToken = (tokenHash: string, sessionId: string, userId: number, expiresAt: number) =>
-    db.insertInto("refresh_token").values({ token_hash: tokenHash, session_id: sessionId, user_id: userId, expires_at: expiresAt, used_at: null }).execute();
+  const insertToken = (on: Kysely<Database>, tokenHash: string, sessionId: string, userId: number, expiresAt: number) =>
+    on.insertInto("refresh_token").values({ token_hash: tokenHash, session_id: sessionId, user_id: userId, expires_at: expiresAt, used_at: null }).execute();
   return {
     async start(sessionId, userId, tokenHash, expiresAt, now) {
       await db.transaction().execute(async (trx) => {
         await trx.insertInto("refresh_session").values({ id: sessionId, user_id: userId, created_at: now, revoked_at: null }).execute();
-        await trx
-          .insertInto("refresh_token")
-          .values({ token_hash: tokenHash, session_id: sessionId, user_id: userId, expires_at: expiresAt, used_at: null })
-          .execute();
+        await insertToken(trx, tokenHash, sessionId, userId, expiresAt);
       });
     },
     async find(tokenHash) {
@@ -65,7 +62,7 @@ export function createSessionStore(db: Kysely<Database>): SessionStore {
       return Number(result.numUpdatedRows) === 1;
     },
     async add(sessionId, userId, tokenHash, expiresAt) {
-      await insertToken(tokenHash, sessionId, userId, expiresAt);
+      await insertToken(db, tokenHash, sessionId, userId, expiresAt);
     },
     async revoke(sessionId, now) {
       await db.updateTable("refresh_session").set({ revoked_at: now }).where("id", "=", sessionId).where("revoked_at", "is", null).execute();
@@ -79,6 +76,12 @@ export function createSessionStore(db: Kysely<Database>): SessionStore {
     },
     async prune(now) {
       const result = await db.deleteFrom("refresh_token").where("expires_at", "<=", now).executeTakeFirst();
+      await db
+        .deleteFrom("refresh_session")
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom("refresh_token").select(sql`1`.as("one")).whereRef("refresh_token.session_id", "=", "refresh_session.id"))),
+        )
+        .execute();
       return Number(result.numDeletedRows);
     },
   };
