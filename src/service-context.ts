@@ -124,6 +124,9 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     });
   }
   const cache = createResilientCache(backend, logger);
+  // the catalog changes only by migration, so in-process it needs no cross-process invalidation
+  // (no check of the CLI's epoch file on every read); with Redis it shares the one cache
+  const catalogCache = redisClient ? cache : createMemoryCache({ maxEntries: cacheConfig.maxEntries, clock });
   const metrics = options.metrics ?? createMetrics();
   // better-sqlite3 answers synchronously: a deadline (a timer per call) only helps a network database
   const bounded = <T extends object>(store: T): T =>
@@ -144,7 +147,7 @@ export async function openStorage(config: Config, options: ServiceContextOptions
       ...cacheConfig,
       onLookup: metrics.cacheLookup,
     }),
-    books: createCachedBookStore(bounded(createBookStore(database.db)), cache, { ...cacheConfig, onLookup: metrics.bookCacheLookup }),
+    books: createCachedBookStore(bounded(createBookStore(database.db)), catalogCache, { ...cacheConfig, onLookup: metrics.bookCacheLookup }),
     sessionStore: bounded(createSessionStore(database.db)),
     passwords: createPasswordHasher({ cost: options.passwordCost }),
     close() {

@@ -1,7 +1,8 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import type { UniversalHandler, UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { createConnectUnary, isPlainConnectUnary } from "./connect-unary.js";
 import type { NodeHandler } from "../server.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
@@ -28,8 +29,27 @@ export interface NodeAdapterOptions extends ConnectRouterOptions {
  * reflection) go through connectNodeAdapter's own bridge unchanged.
  */
 export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
-  const router = createConnectRouter({ ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] });
-  options.routes(router);
+  const routerOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
+  const router = createConnectRouter(routerOptions);
+  const connectUnary = new Map<string, ReturnType<typeof createConnectUnary>>();
+  const opt = validateUniversalHandlerOptions(routerOptions);
+  options.routes({
+    get handlers() {
+      return router.handlers;
+    },
+    service(desc, impl, serviceOptions) {
+      // the same implementation, also served by the Connect unary path (no per-service options are used here)
+      if (serviceOptions === undefined) {
+        for (const spec of Object.values(createServiceImplSpec(desc, impl).methods)) {
+          if (spec.kind === "unary") connectUnary.set(createMethodUrl("/", spec.method), createConnectUnary(opt, spec));
+        }
+      }
+      return router.service(desc, impl, serviceOptions);
+    },
+    rpc(method, impl, rpcOptions) {
+      return router.rpc(method, impl, rpcOptions);
+    },
+  } as ConnectRouter);
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, h);
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
@@ -57,12 +77,28 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
       if (!res.writableFinished) controller.abort(new ConnectError("the client went away", Code.Canceled));
     });
     const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
+    const url = new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
+    const serveConnect = connectUnary.get(handler.requestPath);
+    if (serveConnect !== undefined && isPlainConnectUnary(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined)) {
+      readBody(req, readMaxBytes)
+        .then((chunks) => serveConnect({ url, header: webHeaders(req.headers), body: iterate(chunks), signal: controller.signal, contextValues }))
+        .then((r) => {
+          if (res.destroyed) return;
+          res.writeHead(r.status, nodeHeaders(r.header));
+          res.end(r.body);
+        })
+        .catch((reason) => {
+          report(handler, reason);
+          if (!res.headersSent) res.destroy();
+        });
+      return;
+    }
     readBody(req, readMaxBytes)
       .then((chunks) =>
         handler({
           httpVersion: req.httpVersion,
           method: req.method ?? "",
-          url: new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString(),
+          url,
           header: webHeaders(req.headers),
           body: iterate(chunks),
           signal: controller.signal,

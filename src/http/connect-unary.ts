@@ -1,0 +1,107 @@
+import type { DescMethodUnary } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type MethodImplSpec } from "@connectrpc/connect";
+import {
+  compressionNegotiate,
+  createMethodSerializationLookup,
+  invokeUnaryImplementation,
+  readAllBytes,
+  type UniversalHandlerOptions,
+} from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  errorToJsonBytes,
+  headerUnaryAcceptEncoding,
+  headerUnaryContentLength,
+  headerUnaryEncoding,
+  parseContentType,
+  trailerMux,
+} from "@connectrpc/connect/protocol-connect";
+
+/** What the caller has already worked out about one request. */
+export interface ConnectUnaryCall {
+  readonly url: string;
+  readonly header: Headers;
+  readonly body: AsyncIterable<Uint8Array>;
+  readonly signal: AbortSignal;
+  readonly contextValues: ContextValues | undefined;
+}
+
+/** A finished response: status, headers (trailers already folded in, as the protocol says) and body. */
+export interface ConnectUnaryResult {
+  readonly status: number;
+  readonly header: Headers;
+  readonly body: Uint8Array;
+}
+
+/**
+ * Tells whether a request is one {@link createConnectUnary} serves: a Connect unary POST with a
+ * unary content type and no timeout header. Anything else (GET, gRPC, gRPC-Web, streaming
+ * content types, deadlines) stays with Connect's own handler.
+ */
+export function isPlainConnectUnary(method: string | undefined, contentType: string | undefined, timeout: string | undefined): boolean {
+  if (method !== "POST" || contentType === undefined || timeout !== undefined) return false;
+  const type = parseContentType(contentType);
+  return type !== undefined && !type.stream;
+}
+
+/**
+ * Serves one unary method over the Connect protocol with Connect's own parts — its options
+ * (validated by Connect), serialization, compression negotiation, interceptor invocation,
+ * error JSON, status mapping and trailer folding — but without a handler context of signals:
+ * the call's signal is the one given (aborted only when the client goes away), so nothing is
+ * aborted, and no DOMException made, when a call ends normally. `test/wire-equivalence.test.ts`
+ * holds its answers byte for byte to Connect's handler.
+ */
+export function createConnectUnary(
+  opt: UniversalHandlerOptions,
+  spec: MethodImplSpec & { kind: "unary"; method: DescMethodUnary },
+): (call: ConnectUnaryCall) => Promise<ConnectUnaryResult> {
+  const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+  return async (call) => {
+    const binary = parseContentType(call.header.get("content-type"))?.binary === true;
+    const context: HandlerContext = {
+      method: spec.method,
+      service: spec.method.parent,
+      signal: call.signal,
+      timeoutMs: () => undefined,
+      requestMethod: "POST",
+      requestHeader: call.header,
+      responseHeader: new Headers({ "content-type": binary ? contentTypeUnaryProto : contentTypeUnaryJson }),
+      responseTrailer: new Headers(),
+      protocolName: "connect",
+      values: call.contextValues ?? createContextValues(),
+      url: call.url,
+    };
+    const compression = compressionNegotiate(
+      opt.acceptCompression,
+      call.header.get(headerUnaryEncoding),
+      call.header.get(headerUnaryAcceptEncoding),
+      headerUnaryAcceptEncoding,
+    );
+    let status = 200;
+    let body: Uint8Array;
+    try {
+      if (compression.error) throw compression.error;
+      let bytes = await readAllBytes(call.body, opt.readMaxBytes, call.header.get(headerUnaryContentLength));
+      if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
+      const input = serialization.getI(binary).parse(bytes);
+      const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
+      body = serialization.getO(binary).serialize(output);
+    } catch (e) {
+      const error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+      status = codeToHttpStatus(error.code);
+      context.responseHeader.set("content-type", contentTypeUnaryJson);
+      error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
+      body = errorToJsonBytes(error, opt.jsonOptions);
+    }
+    if (compression.response && body.byteLength >= opt.compressMinBytes) {
+      body = await compression.response.compress(body);
+      context.responseHeader.set(headerUnaryEncoding, compression.response.name);
+    }
+    const header = trailerMux(context.responseHeader, context.responseTrailer);
+    header.set(headerUnaryContentLength, body.byteLength.toString(10));
+    return { status, header, body };
+  };
+}
