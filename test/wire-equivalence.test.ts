@@ -6,6 +6,7 @@ import { gzipSync } from "node:zlib";
 import { after, before, describe, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { DoRequestSchema } from "../src/gen/search/v1/search_pb.js";
+import { LoginRequestSchema } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import { startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
@@ -66,7 +67,11 @@ function http2(port: number, path: string, init: { headers?: Record<string, stri
   });
 }
 
-const envelope = (bytes: Uint8Array) => Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), Buffer.from(bytes)]).fill(bytes.length, 4, 5);
+const envelope = (bytes: Uint8Array) => {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(bytes.length, 1);
+  return Buffer.concat([head, Buffer.from(bytes)]);
+};
 
 describe("the lean unary bridge answers byte for byte as connectNodeAdapter's", () => {
   let lean: Awaited<ReturnType<typeof startTestApp>>;
@@ -138,6 +143,17 @@ describe("the lean unary bridge answers byte for byte as connectNodeAdapter's", 
     ["gRPC with a timeout", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth(), "grpc-timeout": "5S" }, body: envelope(doBinary) })],
     ["gRPC with a truncated envelope", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: envelope(doBinary).subarray(0, 4) })],
     ["gRPC over the message limit", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: envelope(Buffer.alloc(5000, 1)) })],
+    ["gRPC +proto Ping", "search", "/search.v1.SearchService/Ping", () => ({ headers: { ...grpc, "content-type": "application/grpc+proto" }, body: envelope(new Uint8Array(0)) })],
+    ["gRPC accepting gzip", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth(), "grpc-accept-encoding": "gzip" }, body: envelope(doBinary) })],
+    ["gRPC accepting an unknown encoding", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth(), "grpc-accept-encoding": "zstd" }, body: envelope(doBinary) })],
+    ["gRPC with an empty message", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: envelope(new Uint8Array(0)) })],
+    ["gRPC with bytes that are not the message", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: envelope(Uint8Array.from([0xff, 0xff, 0xff])) })],
+    ["gRPC with two messages", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: Buffer.concat([envelope(doBinary), envelope(doBinary)]) })],
+    ["gRPC with no message", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: Buffer.alloc(0) })],
+    ["gRPC with a compressed flag and no encoding", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth() }, body: Buffer.from(envelope(doBinary)).fill(1, 0, 1) })],
+    ["gRPC with a gzip message", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, ...auth(), "grpc-encoding": "gzip" }, body: Buffer.from(envelope(gzipSync(doBinary))).fill(1, 0, 1) })],
+    ["gRPC Login with a wrong password", "user", "/user.v1.UserService/Login", () => ({ headers: grpc, body: envelope(toBinary(LoginRequestSchema, create(LoginRequestSchema, { username: "alice", password: "nope" }))) })],
+    ["gRPC with a bad token", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...grpc, authorization: "Bearer x.y.z" }, body: envelope(doBinary) })],
   ];
   for (const [name, port, path, init] of h2cases) {
     test(`HTTP/2: ${name}`, async () => {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { createConnectUnary, isPlainConnectUnary } from "./connect-unary.js";
+import { createConnectUnary, createGrpcUnary, isPlainConnectUnary, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
 import type { NodeHandler } from "../server.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
@@ -31,7 +31,7 @@ export interface NodeAdapterOptions extends ConnectRouterOptions {
 export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
   const routerOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
   const router = createConnectRouter(routerOptions);
-  const connectUnary = new Map<string, ReturnType<typeof createConnectUnary>>();
+  const unaryFast = new Map<string, { connect: ReturnType<typeof createConnectUnary>; grpc: ReturnType<typeof createGrpcUnary> }>();
   const opt = validateUniversalHandlerOptions(routerOptions);
   options.routes({
     get handlers() {
@@ -41,7 +41,9 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
       // the same implementation, also served by the Connect unary path (no per-service options are used here)
       if (serviceOptions === undefined) {
         for (const spec of Object.values(createServiceImplSpec(desc, impl).methods)) {
-          if (spec.kind === "unary") connectUnary.set(createMethodUrl("/", spec.method), createConnectUnary(opt, spec));
+          if (spec.kind === "unary") {
+            unaryFast.set(createMethodUrl("/", spec.method), { connect: createConnectUnary(opt, spec), grpc: createGrpcUnary(opt, spec) });
+          }
         }
       }
       return router.service(desc, impl, serviceOptions);
@@ -78,34 +80,25 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
     });
     const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
     const url = new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
-    const serveConnect = connectUnary.get(handler.requestPath);
-    if (serveConnect !== undefined && isPlainConnectUnary(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined)) {
-      readBody(req, readMaxBytes)
-        .then((chunks) => serveConnect({ url, header: webHeaders(req.headers), body: iterate(chunks), signal: controller.signal, contextValues }))
-        .then((r) => {
-          if (res.destroyed) return;
-          res.writeHead(r.status, nodeHeaders(r.header));
-          res.end(r.body);
-        })
-        .catch((reason) => {
-          report(handler, reason);
-          if (!res.headersSent) res.destroy();
-        });
-      return;
-    }
+    const fast = unaryFast.get(handler.requestPath);
+    const header = webHeaders(req.headers);
     readBody(req, readMaxBytes)
-      .then((chunks) =>
-        handler({
-          httpVersion: req.httpVersion,
-          method: req.method ?? "",
-          url,
-          header: webHeaders(req.headers),
-          body: iterate(chunks),
-          signal: controller.signal,
-          contextValues,
-        }),
-      )
-      .then((uRes) => writeWhole(uRes, res))
+      .then(async (chunks) => {
+        const call = { url, header, signal: controller.signal, contextValues };
+        if (fast !== undefined && isPlainConnectUnary(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined)) {
+          const r = await fast.connect({ ...call, body: iterate(chunks) });
+          return send(res, r.status, r.header, undefined, r.body);
+        }
+        if (fast !== undefined && isPlainGrpcUnary(req.httpVersion, req.method, req.headers)) {
+          const message = singleEnvelope(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), readMaxBytes);
+          if (message !== undefined) {
+            const r = await fast.grpc({ ...call, message });
+            return send(res, r.status, r.header, r.trailer, r.body);
+          }
+        }
+        const uRes = await handler({ httpVersion: req.httpVersion, method: req.method ?? "", ...call, body: iterate(chunks) });
+        await writeWhole(uRes, res);
+      })
       .catch((reason) => {
         report(handler, reason);
         if (!res.headersSent) res.destroy();
@@ -146,16 +139,21 @@ async function* iterate(chunks: Buffer[]): AsyncIterable<Uint8Array> {
   for (const c of chunks) yield c;
 }
 
-/** Runs the response to its end, then writes status, headers, body (and trailers) at once. */
+/** Runs the response to its end, then writes it at once. */
 async function writeWhole(uRes: UniversalServerResponse, res: NodeResponse): Promise<void> {
   const parts: Uint8Array[] = [];
   if (uRes.body !== undefined) {
     for await (const chunk of uRes.body as AsyncIterable<Uint8Array>) parts.push(chunk);
   }
+  send(res, uRes.status, uRes.header, uRes.trailer, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+}
+
+/** Writes status, headers, body and trailers (if any) in one go, unless the client has gone. */
+function send(res: NodeResponse, status: number, header: ConstructorParameters<typeof Headers>[0], trailer: ConstructorParameters<typeof Headers>[0] | undefined, body: Uint8Array): void {
   if (res.destroyed) return;
-  res.writeHead(uRes.status, nodeHeaders(uRes.header));
-  if (uRes.trailer !== undefined) res.addTrailers(nodeHeaders(uRes.trailer) as OutgoingHttpHeaders);
-  res.end(parts.length === 1 ? parts[0] : Buffer.concat(parts));
+  res.writeHead(status, nodeHeaders(header));
+  if (trailer !== undefined) res.addTrailers(nodeHeaders(trailer));
+  res.end(body);
 }
 
 function report(handler: UniversalHandler, reason: unknown): void {
