@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { parse as parseYaml } from "yaml";
 import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
 
@@ -86,6 +87,8 @@ export interface Config {
   readonly log: { readonly level: string };
   /** Brute-force limits on Login, counted in Redis when set, else in-process. */
   readonly loginLimits: { readonly maxFailuresPerUser: number; readonly maxAttemptsPerAddress: number; readonly windowSeconds: number };
+  /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; empty: none. */
+  readonly trustedProxies: readonly string[];
   /** Browser origins allowed to call the services (CORS); empty: none. */
   readonly cors: { readonly allowedOrigins: readonly string[] };
   /** TLS: with both set, every port speaks HTTPS, negotiating HTTP/2 or HTTP/1.1 by ALPN. */
@@ -138,6 +141,7 @@ export const defaultConfig: Config = deepFreeze({
   cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
   loginLimits: { maxFailuresPerUser: 5, maxAttemptsPerAddress: 100, windowSeconds: 900 },
+  trustedProxies: [],
   cors: { allowedOrigins: [] },
   tls: { certFile: "", keyFile: "" },
   limits: { readMaxBytes: 64 * 1024, ...defaultServerLimits },
@@ -199,6 +203,7 @@ const schema = {
     MaxAttemptsPerAddress: ["loginLimits.maxAttemptsPerAddress", "limit"],
     Window: ["loginLimits.windowSeconds", "seconds"],
   },
+  TrustedProxies: ["trustedProxies", "cidrs"],
   Cors: { AllowedOrigins: ["cors.allowedOrigins", "origins"] },
   CertFile: ["tls.certFile", "string"],
   KeyFile: ["tls.keyFile", "string"],
@@ -237,7 +242,8 @@ type Kind =
   | "paths"
   | "httpUrl"
   | "workers"
-  | "redisType";
+  | "redisType"
+  | "cidrs";
 type Leaf = readonly [string, Kind];
 type Node = { readonly [key: string]: Leaf | Node };
 
@@ -262,6 +268,7 @@ export const envOverrides: Readonly<Record<string, { key: string; yamlKey: strin
   USER_PORT: { key: "user.port", yamlKey: "User.Port", kind: "port" },
   SEARCH_PORT: { key: "search.port", yamlKey: "Search.Port", kind: "port" },
   CORS_ALLOWED_ORIGINS: { key: "cors.allowedOrigins", yamlKey: "Cors.AllowedOrigins", kind: "origins" },
+  TRUSTED_PROXIES: { key: "trustedProxies", yamlKey: "TrustedProxies", kind: "cidrs" },
 };
 
 /**
@@ -378,6 +385,13 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
       if (v !== "") checkUrl(v, where, ["http:", "https:"]);
       return v;
+    case "cidrs": {
+      const list = typeof v === "string" ? v.split(",").map((c) => c.trim()).filter(Boolean) : v;
+      if (!Array.isArray(list) || !list.every((c) => typeof c === "string" && isCidr(c))) {
+        throw new ConfigError(`config: ${where} must be a list of addresses or CIDR ranges such as 10.0.0.0/8 or ::1`);
+      }
+      return list;
+    }
     case "redisType":
       if (v !== "node" && v !== "sentinel" && v !== "cluster") throw new ConfigError(`config: ${where} must be node, sentinel or cluster`);
       return v;
@@ -407,6 +421,14 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       if (v !== "") checkUrl(v, where, ["redis:", "rediss:"]);
       return v;
   }
+}
+
+function isCidr(text: string): boolean {
+  const [address, bits, extra] = text.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }
 
 function readInteger(v: unknown, where: string, min: number, max: number): number {

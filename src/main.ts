@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, type Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
-import { clientAddressValues } from "./http/client-address.js";
+import { createClientAddressValues } from "./http/client-address.js";
 import { withCors } from "./http/cors.js";
 import { withProbes } from "./http/probes.js";
 import { withJwks } from "./http/jwks.js";
@@ -44,6 +44,7 @@ export async function startBookstore(
   try {
     const tls = readTls(config);
     const wanted = { user: config.user.port, search: config.search.port };
+    const clientAddress = createClientAddressValues(config.trustedProxies);
     for (const name of names) {
       const { routes, interceptors } = createServiceRoutes(ctx, name);
       const handler = createNodeAdapter({
@@ -51,7 +52,7 @@ export async function startBookstore(
         leanUnary: options.leanUnary,
         interceptors,
         readMaxBytes: config.limits.readMaxBytes,
-        contextValues: clientAddressValues,
+        contextValues: clientAddress,
         // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
         jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },
       }) as NodeHandler;

@@ -22,6 +22,19 @@ describe("loadConfig", () => {
     assert.ok(Object.isFrozen(loadConfig({}).auth));
   });
 
+  test("lists of addresses, CIDR ranges and files read from YAML or comma-separated variables", () => {
+    const c = loadConfig({ env: { TRUSTED_PROXIES: "10.0.0.0/8, ::1,192.168.1.7", VERIFY_KEY_FILES: "a.pem,b.pem", REDIS_NODES: "r1:6379" } });
+    assert.deepEqual(c.trustedProxies, ["10.0.0.0/8", "::1", "192.168.1.7"]);
+    assert.deepEqual(c.auth.verifyKeyFiles, ["a.pem", "b.pem"]);
+    assert.deepEqual(c.cacheRedis.nodes, ["r1:6379"]);
+    for (const bad of ["10.0.0.0/33", "example.com", "10.0.0.1/8/1", "::1/129"]) {
+      assert.throws(() => loadConfig({ env: { TRUSTED_PROXIES: bad } }), refuses(/TRUSTED_PROXIES must be a list of addresses or CIDR ranges/), bad);
+    }
+    assert.throws(() => loadConfig({ env: { SIGNING_ALGORITHM: "HS512" } }), refuses(/must be one of HS256, RS256, ES256, EdDSA/));
+    assert.throws(() => loadConfig({ env: { REDIS_TYPE: "ring" } }), refuses(/must be node, sentinel or cluster/));
+    assert.throws(() => loadConfig({ env: { JWKS_URL: "ftp://keys" } }), refuses(/JWKS_URL must use http:\/\/ or https:\/\//));
+  });
+
   test("go-zero key names, ${VAR} and ${VAR:-fallback} expansion", () => {
     const file = write("a.yaml", "Auth:\n  AccessSecret: ${MY_SECRET}\n  AccessExpire: ${EXP:-600}\nUser:\n  Port: 9000\n");
     const secret = testSecret();

@@ -69,3 +69,46 @@ for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
     });
   });
 }
+
+describe("client addresses behind a trusted proxy (X-Forwarded-For)", () => {
+  const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/limits-proxy.db` });
+  const limits = { maxFailuresPerUser: 100, maxAttemptsPerAddress: 3, windowSeconds: 60 };
+  const behindProxy: Config = { ...base, loginLimits: limits, trustedProxies: ["127.0.0.1", "::1", "10.0.0.0/8"] };
+  const direct: Config = { ...base, loginLimits: limits };
+  const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
+  before(async () => {
+    const storage = await openStorage(base, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "alice", password: "alice-password" });
+    await storage.close();
+    apps.push(await startTestApp(behindProxy, { only: "user" }), await startTestApp(direct, { only: "user" }));
+  });
+  after(async () => {
+    for (const a of apps) await a.close();
+  });
+  const attempt = (app: number, xff?: string) =>
+    outcome(
+      createClient(UserService, createConnectTransport({ baseUrl: apps[app]!.userUrl, httpVersion: "1.1" })).login(
+        { username: "alice", password: "wrong-password" },
+        { headers: xff === undefined ? {} : { "x-forwarded-for": xff } },
+      ),
+    ).then((o) => o.code);
+
+  test("each forwarded client is counted on its own; trusted hops are skipped", async () => {
+    for (let i = 0; i < 3; i++) assert.equal(await attempt(0, "203.0.113.1"), "Unauthenticated");
+    assert.equal(await attempt(0, "203.0.113.1"), "ResourceExhausted");
+    assert.equal(await attempt(0, "203.0.113.1, 10.1.2.3"), "ResourceExhausted", "through a second trusted proxy: the same client");
+    assert.equal(await attempt(0, "198.51.100.9, 203.0.113.2"), "Unauthenticated", "another client (the untrusted hop nearest the proxy)");
+  });
+
+  test("a client cannot pick its address: from an untrusted peer the header is ignored", async () => {
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push(await attempt(1, `192.0.2.${i}`));
+    assert.deepEqual(codes, ["Unauthenticated", "Unauthenticated", "Unauthenticated", "ResourceExhausted"]);
+  });
+
+  test("a malformed hop ends the walk at the last good address", async () => {
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push(await attempt(0, `192.0.2.${i}, not-an-address`));
+    assert.deepEqual(codes, ["Unauthenticated", "Unauthenticated", "Unauthenticated", "ResourceExhausted"], "all counted as the proxy itself");
+  });
+});
