@@ -20,13 +20,15 @@ export interface NodeAdapterOptions extends ConnectRouterOptions {
 }
 
 /**
- * A drop-in for `connectNodeAdapter` that runs the very same Connect router (every protocol
- * decision, error, header, limit and interceptor stays Connect's), with a leaner bridge between
- * Node and Connect for unary calls: the request body is read into memory up to the message
- * limit instead of through an async generator, no AbortController is aborted (and no
- * DOMException created) when a call ends normally, and the response is written with one
- * `end(body)` instead of a write, a wait for drain and an end. Streaming calls (health Watch,
- * reflection) go through connectNodeAdapter's own bridge unchanged.
+ * A drop-in for `connectNodeAdapter` that runs the very same Connect router, with a leaner
+ * bridge between Node and Connect for unary calls: the request body is read into memory up to
+ * the message limit instead of through an async generator, no AbortController is aborted (and
+ * no DOMException created) when a call ends normally, and the response is written with one
+ * `end(body)`. Plain Connect unary calls and single-message gRPC unary calls are then served by
+ * Connect's own parts without its per-call handler context (`connect-unary.ts`); every other
+ * unary call goes to the router's handler, and streaming calls (health Watch, reflection) take
+ * connectNodeAdapter's own bridge unchanged. `test/wire-equivalence.test.ts` holds the answers
+ * byte for byte to connectNodeAdapter's.
  */
 export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
   const routerOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
