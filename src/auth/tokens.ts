@@ -155,11 +155,23 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     return { token: await jwt.sign(signing.sign), iat, exp, jti };
   };
 
+  // every token of one key has the same header: remember a few parsed ones (frozen), by segment
+  const headers = new Map<string, Readonly<Record<string, unknown>>>();
+  const parseHeader = (segment: string) => {
+    const known = headers.get(segment);
+    if (known !== undefined) return known;
+    const parsed = parseStrictJsonObject(Buffer.from(segment, "base64url"));
+    if (parsed === undefined) return undefined;
+    if (headers.size >= 32) headers.clear();
+    headers.set(segment, Object.freeze(parsed));
+    return parsed;
+  };
+
   const verifySignature = async (token: string, refresh: boolean) => {
     // Everything an attacker controls is checked strictly before any cryptography.
     if (!isCanonicalCompactJws(token)) throw new TokenError("malformed");
     const [h, p] = token.split(".", 2) as [string, string];
-    const header = parseStrictJsonObject(Buffer.from(h, "base64url"));
+    const header = parseHeader(h);
     const payload = parseStrictJsonObject(Buffer.from(p, "base64url"));
     if (header === undefined || payload === undefined) throw new TokenError("malformed");
     const { alg, kid, typ } = header;

@@ -29,6 +29,17 @@ describe("token service", async () => {
   const tokens = await createTokenService({ secret, accessExpire: 3600, clock });
   const now = Math.floor(clock.now() / 1000);
 
+  test("remembered headers change nothing: many distinct headers verify, a known header with a bad signature does not", async () => {
+    const claims = { userId: 5, iat: now, exp: now + 60 };
+    for (let i = 0; i < 100; i++) {
+      const token = hmacToken(secret, { alg: "HS256", typ: "JWT", n: i % 40 }, claims);
+      assert.equal((await tokens.verify(token)).userId, 5);
+      const forged = token.slice(0, token.lastIndexOf(".") + 1) + hmacToken(testSecret(), { alg: "HS256" }, claims).split(".")[2];
+      assert.equal(await rejection(tokens.verify(forged)), "bad_signature");
+    }
+    assert.equal(await rejection(tokens.verify(hmacToken(secret, { alg: "HS256", typ: "JWT", n: 1, crit: ["n"] }, claims))), "malformed");
+  });
+
   test("issues the tutorial's claims and verifies them", async () => {
     const issued = await tokens.issue(42);
     assert.equal(issued.iat, now);
