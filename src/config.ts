@@ -360,13 +360,8 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       return readInteger(v, where, 1, 30 * 24 * 3600);
     case "entries":
       return readInteger(v, where, 1, 10_000_000);
-    case "origins": {
-      const list = typeof v === "string" ? v.split(",").map((o) => o.trim()).filter(Boolean) : v;
-      if (!Array.isArray(list) || !list.every((o) => typeof o === "string" && (o === "*" || /^https?:\/\/[^/\s]+$/.test(o)))) {
-        throw new ConfigError(`config: ${where} must be a list of origins such as https://app.example.com, or *`);
-      }
-      return list;
-    }
+    case "origins":
+      return readList(v, where, (o) => o === "*" || /^https?:\/\/[^/\s]+$/.test(o), "origins such as https://app.example.com, or *");
     case "limit":
       return readInteger(v, where, 1, 100_000_000);
     case "algorithm":
@@ -374,24 +369,14 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
         throw new ConfigError(`config: ${where} must be one of HS256, RS256, ES256, EdDSA`);
       }
       return v;
-    case "paths": {
-      const list = typeof v === "string" ? v.split(",").map((p) => p.trim()).filter(Boolean) : v;
-      if (!Array.isArray(list) || !list.every((p) => typeof p === "string" && p !== "")) {
-        throw new ConfigError(`config: ${where} must be a list of file paths`);
-      }
-      return list;
-    }
+    case "paths":
+      return readList(v, where, (p) => p !== "", "file paths");
     case "httpUrl":
       if (typeof v !== "string") throw new ConfigError(`config: ${where} must be a string`);
       if (v !== "") checkUrl(v, where, ["http:", "https:"]);
       return v;
-    case "cidrs": {
-      const list = typeof v === "string" ? v.split(",").map((c) => c.trim()).filter(Boolean) : v;
-      if (!Array.isArray(list) || !list.every((c) => typeof c === "string" && isCidr(c))) {
-        throw new ConfigError(`config: ${where} must be a list of addresses or CIDR ranges such as 10.0.0.0/8 or ::1`);
-      }
-      return list;
-    }
+    case "cidrs":
+      return readList(v, where, isCidr, "addresses or CIDR ranges such as 10.0.0.0/8 or ::1");
     case "redisType":
       if (v !== "node" && v !== "sentinel" && v !== "cluster") throw new ConfigError(`config: ${where} must be node, sentinel or cluster`);
       return v;
@@ -421,6 +406,15 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       if (v !== "") checkUrl(v, where, ["redis:", "rediss:"]);
       return v;
   }
+}
+
+/** A YAML list, or a comma-separated string (from the environment), whose every item is `ok`. */
+function readList(v: unknown, where: string, ok: (item: string) => boolean, what: string): string[] {
+  const list = typeof v === "string" ? v.split(",").map((item) => item.trim()).filter(Boolean) : v;
+  if (!Array.isArray(list) || !list.every((item) => typeof item === "string" && ok(item))) {
+    throw new ConfigError(`config: ${where} must be a list of ${what}`);
+  }
+  return list;
 }
 
 function isCidr(text: string): boolean {

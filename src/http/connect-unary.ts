@@ -32,6 +32,8 @@ import {
 /** What the caller has already worked out about one request. */
 export interface ConnectUnaryCall {
   readonly url: string;
+  /** Binary (`application/proto`) rather than JSON, from {@link plainConnectUnaryFormat}. */
+  readonly binary: boolean;
   readonly header: Headers;
   readonly body: AsyncIterable<Uint8Array>;
   readonly signal: AbortSignal;
@@ -46,14 +48,37 @@ export interface ConnectUnaryResult {
 }
 
 /**
- * Tells whether a request is one {@link createConnectUnary} serves: a Connect unary POST with a
- * unary content type and no timeout header. Anything else (GET, gRPC, gRPC-Web, streaming
- * content types, deadlines) stays with Connect's own handler.
+ * The format of a request {@link createConnectUnary} serves — a Connect unary POST with a unary
+ * content type and no timeout header — or undefined for anything else (GET, gRPC, gRPC-Web,
+ * streaming content types, deadlines), which stays with Connect's own handler.
  */
-export function isPlainConnectUnary(method: string | undefined, contentType: string | undefined, timeout: string | undefined): boolean {
-  if (method !== "POST" || contentType === undefined || timeout !== undefined) return false;
+export function plainConnectUnaryFormat(method: string | undefined, contentType: string | undefined, timeout: string | undefined): { binary: boolean } | undefined {
+  if (method !== "POST" || contentType === undefined || timeout !== undefined) return undefined;
   const type = parseContentType(contentType);
-  return type !== undefined && !type.stream;
+  return type === undefined || type.stream ? undefined : { binary: type.binary };
+}
+
+/** The handler context of one unary call: Connect's shape, with the call's own signal and no deadline. */
+function unaryContext(
+  spec: { method: DescMethodUnary },
+  call: Omit<ConnectUnaryCall, "body" | "binary">,
+  protocolName: string,
+  responseHeader: Headers,
+  responseTrailer: Headers,
+): HandlerContext {
+  return {
+    method: spec.method,
+    service: spec.method.parent,
+    signal: call.signal,
+    timeoutMs: () => undefined,
+    requestMethod: "POST",
+    requestHeader: call.header,
+    responseHeader,
+    responseTrailer,
+    protocolName,
+    values: call.contextValues ?? createContextValues(),
+    url: call.url,
+  };
 }
 
 /**
@@ -70,20 +95,9 @@ export function createConnectUnary(
 ): (call: ConnectUnaryCall) => Promise<ConnectUnaryResult> {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
   return async (call) => {
-    const binary = parseContentType(call.header.get("content-type"))?.binary === true;
-    const context: HandlerContext = {
-      method: spec.method,
-      service: spec.method.parent,
-      signal: call.signal,
-      timeoutMs: () => undefined,
-      requestMethod: "POST",
-      requestHeader: call.header,
-      responseHeader: new Headers({ "content-type": binary ? contentTypeUnaryProto : contentTypeUnaryJson }),
-      responseTrailer: new Headers(),
-      protocolName: "connect",
-      values: call.contextValues ?? createContextValues(),
-      url: call.url,
-    };
+    const { binary } = call;
+    const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
+    const context = unaryContext(spec, call, "connect", new Headers({ "content-type": contentType }), new Headers());
     const compression = compressionNegotiate(
       opt.acceptCompression,
       call.header.get(headerUnaryEncoding),
@@ -157,22 +171,16 @@ export function singleEnvelope(body: Buffer, readMaxBytes: number): Uint8Array |
 export function createGrpcUnary(
   opt: UniversalHandlerOptions,
   spec: MethodImplSpec & { kind: "unary"; method: DescMethodUnary },
-): (call: Omit<ConnectUnaryCall, "body"> & { message: Uint8Array }) => Promise<GrpcUnaryResult> {
+): (call: Omit<ConnectUnaryCall, "body" | "binary"> & { message: Uint8Array }) => Promise<GrpcUnaryResult> {
   const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
   return async (call) => {
-    const context: HandlerContext = {
-      method: spec.method,
-      service: spec.method.parent,
-      signal: call.signal,
-      timeoutMs: () => undefined,
-      requestMethod: "POST",
-      requestHeader: call.header,
-      responseHeader: new Headers({ "content-type": grpcContentTypeProto }),
-      responseTrailer: new Headers({ [grpcHeaderStatus]: grpcStatusOk.toString() }),
-      protocolName: "grpc",
-      values: call.contextValues ?? createContextValues(),
-      url: call.url,
-    };
+    const context = unaryContext(
+      spec,
+      call,
+      "grpc",
+      new Headers({ "content-type": grpcContentTypeProto }),
+      new Headers({ [grpcHeaderStatus]: grpcStatusOk.toString() }),
+    );
     const compression = compressionNegotiate(opt.acceptCompression, call.header.get(grpcHeaderEncoding), call.header.get(grpcHeaderAcceptEncoding), grpcHeaderAcceptEncoding);
     if (compression.response) context.responseHeader.set(grpcHeaderEncoding, compression.response.name);
     let body: Uint8Array = new Uint8Array(0);

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
-import { createConnectUnary, createGrpcUnary, isPlainConnectUnary, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
+import { createConnectUnary, createGrpcUnary, plainConnectUnaryFormat, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
 import type { NodeHandler } from "../server.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
@@ -87,8 +87,9 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
     readBody(req, readMaxBytes)
       .then(async (chunks) => {
         const call = { url, header, signal: controller.signal, contextValues };
-        if (fast !== undefined && isPlainConnectUnary(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined)) {
-          const r = await fast.connect({ ...call, body: iterate(chunks) });
+        const format = fast && plainConnectUnaryFormat(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined);
+        if (fast !== undefined && format !== undefined) {
+          const r = await fast.connect({ ...call, binary: format.binary, body: iterate(chunks) });
           return send(res, r.status, r.header, undefined, r.body);
         }
         if (fast !== undefined && isPlainGrpcUnary(req.httpVersion, req.method, req.headers)) {

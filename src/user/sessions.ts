@@ -71,10 +71,9 @@ export function createSessions(deps: {
   };
   const remember = (hash: string, record: RefreshRecord) =>
     cache.set(refreshKey(hash), JSON.stringify(record), Math.max(1, record.expiresAt - epochSeconds(clock)));
-  // access tokens of a session cannot outlive the session's last refresh by more than this
   const revokeSession = async (sid: string, now: number) => {
     await store.revoke(sid, now);
-    await revocations.revokeSession(sid, now + accessExpire + 60);
+    await revocations.revokeSession(sid, sessionRevokedUntil(now, accessExpire));
   };
 
   return {
@@ -136,6 +135,11 @@ export function createSessions(deps: {
   };
 }
 
+/** How long a session's revocation must last: no access token issued in it outlives this. */
+function sessionRevokedUntil(now: number, accessExpire: number): number {
+  return now + accessExpire + 60;
+}
+
 /**
  * Ends every session of a user: in the database (no refresh) and in the revocation store (no
  * access token issued in them). For maintenance commands, which hold no signing key.
@@ -146,7 +150,7 @@ export async function endAllSessions(
 ): Promise<number> {
   const now = epochSeconds(deps.clock);
   const sids = await deps.store.revokeUser(userId, now);
-  for (const sid of sids) await deps.revocations.revokeSession(sid, now + deps.accessExpire + 60);
+  for (const sid of sids) await deps.revocations.revokeSession(sid, sessionRevokedUntil(now, deps.accessExpire));
   return sids.length;
 }
 
