@@ -1,42 +1,20 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { statSync } from "node:fs";
 import { createServer } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { childEnv, runBookstore, tempDir, testSecret } from "./harness.js";
+import { runBookstore, startServerProcess, tempDir, testSecret } from "./harness.js";
 import { freePort } from "../scripts/free-port.js";
 
-const bin = resolve("bin/bookstore.js");
 const dir = tempDir();
 after(() => dir.remove());
 
 
 const run = (args: string[], options: { cwd: string; env?: Record<string, string>; stdin?: string }) => runBookstore(args, options);
 
-/** Starts `bookstore serve ...` and resolves once every expected service logs "listening". */
-function serve(args: string[], options: { cwd: string; env: Record<string, string>; services: number }): Promise<{ child: ChildProcess; output: () => string }> {
-  return new Promise((resolveStart, reject) => {
-    const child = spawn(process.execPath, [bin, "serve", ...args], { cwd: options.cwd, env: childEnv(options.env) });
-    let out = "";
-    let listening = 0;
-    child.stdout.on("data", (d: Buffer) => {
-      out += d;
-      listening = out.split("\n").filter((l) => l.includes('"msg":"listening"')).length;
-      if (listening === options.services) resolveStart({ child, output: () => out });
-    });
-    child.stderr.on("data", (d: Buffer) => (out += d));
-    child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${out}`)));
-  });
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((r) => {
-    child.removeAllListeners("exit");
-    child.on("exit", (code) => r(code));
-    child.kill("SIGTERM");
-  });
-}
+/** Starts `bookstore serve ...` and resolves once its one service logs "listening". */
+const serve = (args: string[], options: { cwd: string; env: Record<string, string> }) =>
+  startServerProcess(["serve", ...args], { ...options, ready: /"msg":"listening"/ });
 
 async function post(url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -109,8 +87,8 @@ describe("bookstore command", () => {
   test("npm start's default: two processes (--only user, --only search) share the generated secret", async () => {
     const [userPort, searchPort] = [await freePort(), await freePort()];
     const env = { USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
-    const users = await serve(["--only", "user"], { cwd, env, services: 1 });
-    const search = await serve(["--only", "search"], { cwd, env, services: 1 });
+    const users = await serve(["--only", "user"], { cwd, env });
+    const search = await serve(["--only", "search"], { cwd, env });
     try {
       assert.equal(statSync(join(cwd, "data", "access-secret")).mode & 0o777, 0o600);
       const login = await post(`http://127.0.0.1:${userPort}/user.v1.UserService/Login`, { username: "alice", password: "alice-password-1" });
@@ -123,8 +101,8 @@ describe("bookstore command", () => {
       const ping = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Ping`, {});
       assert.equal(ping.status, 200);
     } finally {
-      assert.equal(await stop(users.child), 0, "SIGTERM exits 0");
-      assert.equal(await stop(search.child), 0, "SIGTERM exits 0");
+      assert.equal(await users.stop(), 0, "SIGTERM exits 0");
+      assert.equal(await search.stop(), 0, "SIGTERM exits 0");
     }
     const log = users.output() + search.output();
     assert.match(log, /"msg":"shutting down"/);
@@ -133,15 +111,15 @@ describe("bookstore command", () => {
 
   test("a token from one secret is refused by a process with another", async () => {
     const [userPort, searchPort] = [await freePort(), await freePort()];
-    const users = await serve(["--only", "user"], { cwd, env: { USER_PORT: String(userPort) }, services: 1 });
-    const search = await serve(["--only", "search"], { cwd, env: { SEARCH_PORT: String(searchPort), ACCESS_SECRET: testSecret() }, services: 1 });
+    const users = await serve(["--only", "user"], { cwd, env: { USER_PORT: String(userPort) } });
+    const search = await serve(["--only", "search"], { cwd, env: { SEARCH_PORT: String(searchPort), ACCESS_SECRET: testSecret() } });
     try {
       const login = await post(`http://127.0.0.1:${userPort}/user.v1.UserService/Login`, { username: "alice", password: "alice-password-1" });
       const res = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Do`, { name: "go-zero" }, login.body.accessToken);
       assert.equal(res.status, 401);
     } finally {
-      await stop(users.child);
-      await stop(search.child);
+      await users.stop();
+      await search.stop();
     }
   });
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -12,7 +12,7 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { services } from "../src/routes.js";
 import { freePort } from "../scripts/free-port.js";
-import { tempDir, testSecret } from "./harness.js";
+import { runBookstore, startServerProcess, tempDir, testSecret } from "./harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -141,29 +141,17 @@ describe("the container image", () => {
     assert.ok(existsSync("dist/run.js"));
     const cwd = dir.path;
     const [userPort, searchPort] = [await freePort(), await freePort()];
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, ACCESS_SECRET: testSecret(), USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
-    const run = join(process.cwd(), "dist/run.js");
-    await new Promise<void>((done, fail) => {
-      const add = spawn(process.execPath, [run, "user", "add", "alice"], { cwd, env });
-      add.on("exit", (c) => (c === 0 ? done() : fail(new Error(`user add exited ${c}`))));
-      add.stdin.end("alice-password\n");
-    });
-    const server = spawn(process.execPath, [run, "serve"], { cwd, env });
-    let out = "";
-    server.stdout.on("data", (d) => (out += d));
-    server.stderr.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((r) => server.on("exit", r));
+    const env = { ACCESS_SECRET: testSecret(), USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
+    const entry = "dist/run.js";
+    const added = await runBookstore(["user", "add", "alice"], { cwd, env, stdin: "alice-password\n", entry });
+    assert.equal(added.code, 0, added.stderr);
+    const server = await startServerProcess(["serve"], { cwd, env, entry });
     try {
-      while (!out.includes('"service":"search"')) {
-        if (server.exitCode !== null) throw new Error(out);
-        await new Promise((r) => setTimeout(r, 25));
-      }
       const { accessToken } = await createClient(UserService, createConnectTransport({ baseUrl: `http://127.0.0.1:${userPort}`, httpVersion: "1.1" })).login({ username: "alice", password: "alice-password" });
       const found = await createClient(SearchService, createConnectTransport({ baseUrl: `http://127.0.0.1:${searchPort}`, httpVersion: "2" })).do({ name: "go-zero" }, { headers: { authorization: accessToken } });
       assert.equal(found.count, 100n);
     } finally {
-      server.kill("SIGTERM");
+      assert.equal(await server.stop(), 0);
     }
-    assert.equal(await exited, 0);
   });
 });

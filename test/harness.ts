@@ -149,10 +149,10 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
 }
 
-/** Runs `bookstore ARGS` as an operator would, in a child process with {@link childEnv}. */
-export function runBookstore(args: string[], options: { cwd?: string; env?: Record<string, string>; stdin?: string } = {}): Promise<RunResult> {
+/** Runs `bookstore ARGS` as an operator would, in a child process with {@link childEnv} (`entry`: another build of it). */
+export function runBookstore(args: string[], options: { cwd?: string; env?: Record<string, string>; stdin?: string; entry?: string } = {}): Promise<RunResult> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [resolve("bin/bookstore.js"), ...args], {
+    const child = spawn(process.execPath, [resolve(options.entry ?? "bin/bookstore.js"), ...args], {
       cwd: options.cwd,
       env: childEnv(options.env),
     });
@@ -188,12 +188,15 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `bookstore ARGS` (e.g. `serve`) with {@link childEnv} and waits for `ready` lines. */
+/**
+ * Starts `bookstore ARGS` (e.g. `serve`) with {@link childEnv} and waits for `ready` lines.
+ * `entry` runs another build of the command (the compiled `dist/run.js`).
+ */
 export async function startServerProcess(
   args: string[],
-  options: { cwd?: string; env: Record<string, string>; ready?: RegExp; readyCount?: number },
+  options: { cwd?: string; env: Record<string, string>; ready?: RegExp; readyCount?: number; entry?: string },
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [resolve("bin/bookstore.js"), ...args], { cwd: options.cwd, env: childEnv(options.env) });
+  const child = spawn(process.execPath, [resolve(options.entry ?? "bin/bookstore.js"), ...args], { cwd: options.cwd, env: childEnv(options.env) });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d));
   child.stderr!.on("data", (d: Buffer) => (out += d));

@@ -1,36 +1,26 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
-import { tempDir, testSecret } from "./harness.js";
+import { runBookstore, startServerProcess, tempDir, testSecret } from "./harness.js";
 import { freePort } from "../scripts/free-port.js";
 
 const dir = tempDir();
 after(() => dir.remove());
-const bin = resolve("bin/bookstore.js");
 
 
 test("SIGTERM during calls: every call in flight completes, then the process exits 0", async () => {
   const cwd = join(dir.path, "app");
   mkdirSync(cwd);
   const [userPort, searchPort] = [await freePort(), await freePort()];
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ACCESS_SECRET: testSecret(), USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
-  await new Promise<void>((done, fail) => {
-    const add = spawn(process.execPath, [bin, "user", "add", "alice"], { cwd, env });
-    add.on("exit", (code) => (code === 0 ? done() : fail(new Error(`user add exited ${code}`))));
-    add.stdin.end("alice-password\n");
-  });
-  const server = spawn(process.execPath, [bin, "serve"], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  server.stdout.on("data", (d) => (out += d));
-  server.stderr.on("data", (d) => (out += d));
-  const exited = new Promise<number | null>((r) => server.on("exit", (code) => r(code)));
-  while (!out.includes('"service":"search"')) await sleep(20);
+  const env = { ACCESS_SECRET: testSecret(), USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
+  const added = await runBookstore(["user", "add", "alice"], { cwd, env, stdin: "alice-password\n" });
+  assert.equal(added.code, 0, added.stderr);
+  const server = await startServerProcess(["serve"], { cwd, env });
 
   // logins cost a full scrypt hash each (cost 15), so a batch of them is still running when the signal lands
   const url = `http://127.0.0.1:${userPort}`;
@@ -43,11 +33,11 @@ test("SIGTERM during calls: every call in flight completes, then the process exi
     ),
   );
   await sleep(300);
-  server.kill("SIGTERM");
+  const exited = server.stop();
   const results = await Promise.all(calls);
   assert.deepEqual(results.filter((r) => r !== "ok"), [], "no call in flight is lost");
   assert.equal(await exited, 0);
-  assert.match(out, /"msg":"shutting down"/);
+  assert.match(server.output(), /"msg":"shutting down"/);
   const refused = await fetch(`${url}/healthz`).then(
     () => "answered",
     () => "refused",
