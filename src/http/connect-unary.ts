@@ -18,7 +18,6 @@ import {
   headerUnaryContentLength,
   headerUnaryEncoding,
   parseContentType,
-  trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import {
   contentTypeProto as grpcContentTypeProto,
@@ -28,6 +27,7 @@ import {
   headerGrpcStatus as grpcHeaderStatus,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
+import { lightHeaders } from "./light-headers.js";
 
 /** What the caller has already worked out about one request. */
 export interface ConnectUnaryCall {
@@ -97,7 +97,7 @@ export function createConnectUnary(
   return async (call) => {
     const { binary } = call;
     const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
-    const context = unaryContext(spec, call, "connect", new Headers({ "content-type": contentType }), new Headers());
+    const context = unaryContext(spec, call, "connect", lightHeaders({ "content-type": contentType }), lightHeaders());
     const compression = compressionNegotiate(
       opt.acceptCompression,
       call.header.get(headerUnaryEncoding),
@@ -124,7 +124,9 @@ export function createConnectUnary(
       body = await compression.response.compress(body);
       context.responseHeader.set(headerUnaryEncoding, compression.response.name);
     }
-    const header = trailerMux(context.responseHeader, context.responseTrailer);
+    // trailers travel as "trailer-" headers in Connect unary (Connect's trailerMux, in place)
+    const header = context.responseHeader;
+    context.responseTrailer.forEach((value, key) => header.append(`trailer-${key}`, value));
     header.set(headerUnaryContentLength, body.byteLength.toString(10));
     return { status, header, body };
   };
@@ -178,8 +180,8 @@ export function createGrpcUnary(
       spec,
       call,
       "grpc",
-      new Headers({ "content-type": grpcContentTypeProto }),
-      new Headers({ [grpcHeaderStatus]: grpcStatusOk.toString() }),
+      lightHeaders({ "content-type": grpcContentTypeProto }),
+      lightHeaders({ [grpcHeaderStatus]: grpcStatusOk.toString() }),
     );
     const compression = compressionNegotiate(opt.acceptCompression, call.header.get(grpcHeaderEncoding), call.header.get(grpcHeaderAcceptEncoding), grpcHeaderAcceptEncoding);
     if (compression.response) context.responseHeader.set(grpcHeaderEncoding, compression.response.name);

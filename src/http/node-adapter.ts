@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { createConnectUnary, createGrpcUnary, plainConnectUnaryFormat, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
+import { requestHeaders } from "./light-headers.js";
 import type { NodeHandler } from "../server.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
@@ -83,7 +84,7 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
     const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
     const url = new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
     const fast = unaryFast.get(handler.requestPath);
-    const header = webHeaders(req.headers);
+    const header = requestHeaders(req.headers);
     readBody(req, readMaxBytes)
       .then(async (chunks) => {
         const call = { url, header, signal: controller.signal, contextValues };
@@ -162,17 +163,6 @@ function send(res: NodeResponse, status: number, header: ConstructorParameters<t
 function report(handler: UniversalHandler, reason: unknown): void {
   if (ConnectError.from(reason).code === Code.Aborted) return;
   console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
-}
-
-/** Node's request headers as web Headers, as Connect's bridge makes them (pseudo-headers left out). */
-function webHeaders(headers: IncomingHttpHeaders): Headers {
-  const h = new Headers();
-  for (const [k, v] of Object.entries(headers)) {
-    if (k.startsWith(":") || v === undefined) continue;
-    if (typeof v === "string") h.append(k, v);
-    else for (const e of v) h.append(k, e);
-  }
-  return h;
 }
 
 /** Web Headers as a Node header object, as Connect's bridge converts them. */
