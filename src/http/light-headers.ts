@@ -17,6 +17,11 @@ function checkedValue(value: string, op: string): string {
   return v;
 }
 
+/** The values of one name as one field value: `cookie` joined with "; ", any other with ", ". */
+function joined(name: string, values: readonly string[]): string {
+  return values.length === 1 ? values[0]! : values.join(name === "cookie" ? "; " : ", ");
+}
+
 /**
  * `Headers` for one call's hot path. undici's Headers validates and converts every name and
  * value on every operation (a few microseconds per call for a handful of headers); this
@@ -58,7 +63,7 @@ class LightHeaders extends (Headers as unknown as new () => object) {
     return Array.isArray(v) ? v : undefined;
   }
 
-  /** Names in sorted order, each with its values. */
+  /** Names in sorted order (as undici iterates), each with its values. */
   #sorted(): [string, readonly string[]][] {
     const out: [string, readonly string[]][] = [];
     if (this.#map !== undefined) {
@@ -69,14 +74,13 @@ class LightHeaders extends (Headers as unknown as new () => object) {
         if (!k.startsWith(":") && v !== undefined) out.push([k, v]);
       }
     }
-    return out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    return out.length < 2 ? out : out.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   }
 
   get(name: string): string | null {
     const lower = checkedName(name, "get");
     const v = this.#list(lower);
-    if (v === undefined || v.length === 0) return null;
-    return v.length === 1 ? v[0]! : v.join(lower === "cookie" ? "; " : ", ");
+    return v === undefined || v.length === 0 ? null : joined(lower, v);
   }
 
   has(name: string): boolean {
@@ -107,25 +111,28 @@ class LightHeaders extends (Headers as unknown as new () => object) {
   }
 
   forEach(callback: (value: string, key: string, parent: Headers) => void, thisArg?: unknown): void {
-    for (const [k, v] of this.entries()) callback.call(thisArg, v, k, this as unknown as Headers);
-  }
-
-  *entries(): IterableIterator<[string, string]> {
+    const self = this as unknown as Headers;
     for (const [k, v] of this.#sorted()) {
       if (k === "set-cookie" && v.length > 1) {
-        for (const c of v) yield [k, c];
+        for (const c of v) callback.call(thisArg, c, k, self);
       } else {
-        yield [k, v.length === 1 ? v[0]! : v.join(k === "cookie" ? "; " : ", ")];
+        callback.call(thisArg, joined(k, v), k, self);
       }
     }
   }
 
-  *keys(): IterableIterator<string> {
-    for (const [k] of this.entries()) yield k;
+  entries(): IterableIterator<[string, string]> {
+    const out: [string, string][] = [];
+    this.forEach((v, k) => out.push([k, v]));
+    return out[Symbol.iterator]();
   }
 
-  *values(): IterableIterator<string> {
-    for (const [, v] of this.entries()) yield v;
+  keys(): IterableIterator<string> {
+    return Array.from(this.entries(), ([k]) => k)[Symbol.iterator]();
+  }
+
+  values(): IterableIterator<string> {
+    return Array.from(this.entries(), ([, v]) => v)[Symbol.iterator]();
   }
 
   [Symbol.iterator](): IterableIterator<[string, string]> {
