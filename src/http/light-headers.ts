@@ -6,9 +6,17 @@ const headerName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const badValueChar = /[\0\r\n\u0100-\uffff]/;
 const whitespace = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
+// names come from code and repeat on every call: remember the few checked ones, lower-cased
+const checkedNames = new Map<string, string>();
+
 function checkedName(name: string, op: string): string {
+  const known = checkedNames.get(name);
+  if (known !== undefined) return known;
   if (!headerName.test(name)) throw new TypeError(`Headers.${op}: "${name}" is an invalid header name.`);
-  return name.toLowerCase();
+  const lower = name.toLowerCase();
+  if (checkedNames.size >= 256) checkedNames.clear();
+  checkedNames.set(name, lower);
+  return lower;
 }
 
 function checkedValue(value: string, op: string): string {
