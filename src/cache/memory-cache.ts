@@ -14,15 +14,8 @@ export interface EpochFile {
   bump(): void;
 }
 
-/**
- * Creates an {@link EpochFile} at `path`; a missing file is an epoch of its own. The file is
- * looked at (one `stat`) at most once per `checkEveryMs` (50): a cache read asks on every call,
- * and a system call per read was a measurable part of a cached `Do`; another process's bump is
- * seen within that interval.
- */
-export function createEpochFile(path: string, options: { checkEveryMs?: number } = {}): EpochFile {
-  const checkEveryMs = options.checkEveryMs ?? 50;
-  let lastCheck = performance.now();
+/** Creates an {@link EpochFile} at `path`; a missing file is an epoch of its own. */
+export function createEpochFile(path: string): EpochFile {
   const read = () => {
     try {
       const s = statSync(path, { bigint: true });
@@ -34,9 +27,6 @@ export function createEpochFile(path: string, options: { checkEveryMs?: number }
   let seen = read();
   return {
     changed() {
-      const t = performance.now();
-      if (t - lastCheck < checkEveryMs) return false;
-      lastCheck = t;
       const now = read();
       if (now === seen) return false;
       seen = now;
@@ -47,15 +37,14 @@ export function createEpochFile(path: string, options: { checkEveryMs?: number }
       const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
       writeFileSync(tmp, randomBytes(8).toString("hex"));
       renameSync(tmp, path); // a new inode each time
-      seen = read(); // our own bump is not news
     },
   };
 }
 
 /**
  * A bounded in-process LRU cache with lifetimes, for the embedded default. When `epoch` is
- * given, `del` bumps it and reads drop everything once another process has bumped it, so a CLI
- * write takes effect in a running server within the epoch's check interval (50 ms).
+ * given, `del` bumps it and every read first drops everything if another process bumped it,
+ * so a CLI write takes effect in a running server at once.
  */
 export function createMemoryCache(options: { maxEntries: number; clock: Clock; epoch?: EpochFile }): Cache {
   const { maxEntries, clock, epoch } = options;
@@ -82,6 +71,7 @@ export function createMemoryCache(options: { maxEntries: number; clock: Clock; e
     async del(...keys) {
       for (const k of keys) entries.delete(k);
       epoch?.bump();
+      epoch?.changed(); // our own bump is not news
     },
     async close() {
       entries.clear();
