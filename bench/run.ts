@@ -25,6 +25,7 @@ import { login } from "../src/user/login.js";
 import { addUser } from "../src/user/manage-users.js";
 import { freePort } from "../scripts/free-port.js";
 import { grpcLoad } from "./grpc-load.js";
+import { interleavedRates } from "./interleave.mjs";
 
 const { values } = parseArgs({
   options: { quick: { type: "boolean" }, seconds: { type: "string" }, runs: { type: "string" }, out: { type: "string" } },
@@ -100,36 +101,6 @@ async function grpc(url: string, token: string, duration = seconds): Promise<Fig
   const r = await grpcLoad({ url, path: "/search.v1.SearchService/Do", message: doMessage, headers: { authorization: `Bearer ${token}` }, connections: 4, inFlight: 12, seconds: duration });
   if (r.errors > 0) throw new Error(`${url}: ${r.errors} failed gRPC calls`);
   return r;
-}
-
-/**
- * Operations per second of `a` and of `b`, after a few warm-up calls of each, alternating in
- * `slices` slices of `ms / slices` each, so that a change in the machine's speed (these
- * machines are shared) falls on both alike.
- */
-async function interleavedRates(a: () => unknown, b: () => unknown, ms: number, slices = 6): Promise<[number, number]> {
-  for (let i = 0; i < 5; i++) {
-    await a();
-    await b();
-  }
-  const totals = [
-    [0, 0],
-    [0, 0],
-  ] as [number, number][];
-  for (let s = 0; s < slices; s++) {
-    for (const [k, fn] of [a, b].entries()) {
-      const t = performance.now();
-      let n = 0;
-      while (performance.now() - t < ms / slices) {
-        await fn();
-        n++;
-      }
-      totals[k]![0] += n;
-      totals[k]![1] += performance.now() - t;
-    }
-  }
-  const [ra, rb] = totals.map(([n, t]) => n / (t / 1000)) as [number, number];
-  return [ra, rb];
 }
 
 async function main(): Promise<void> {
@@ -225,7 +196,7 @@ async function main(): Promise<void> {
     const [hashRate, loginRate] = await interleavedRates(
       () => hasher.verify(password, stored),
       () => login(deps, { username: "bench", password }),
-      quick ? 1000 : 8000,
+      { ms: quick ? 1000 : 8000 },
     );
     const warmQueries = queries;
     await counted.close();
