@@ -129,10 +129,11 @@ const urls = new Map<string, string>();
  */
 function callUrl(req: NodeRequest, authority: string): string {
   const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
-  const key = `${encrypted ? "https" : "http"}://${authority}\n${req.url ?? ""}`;
+  const origin = `${encrypted ? "https" : "http"}://${authority}`;
+  const key = `${origin}\n${req.url ?? ""}`;
   let url = urls.get(key);
   if (url === undefined) {
-    url = new URL(req.url ?? "", `${encrypted ? "https" : "http"}://${authority}`).toString();
+    url = new URL(req.url ?? "", origin).toString();
     if (urls.size >= 256) urls.clear();
     urls.set(key, url);
   }
