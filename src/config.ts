@@ -96,6 +96,10 @@ export interface Config {
   readonly limits: {
     /** Largest request message accepted, in bytes. */
     readonly readMaxBytes: number;
+    /** Bytes of request bodies held while they arrive, on one port in all; past it, `resource_exhausted`. */
+    readonly maxPendingBodyBytes: number;
+    /** The same on one connection (an HTTP/2 connection carries many streams). */
+    readonly maxPendingBodyBytesPerConnection: number;
   } & ServerLimits;
 }
 
@@ -144,7 +148,7 @@ export const defaultConfig: Config = deepFreeze({
   trustedProxies: [],
   cors: { allowedOrigins: [] },
   tls: { certFile: "", keyFile: "" },
-  limits: { readMaxBytes: 64 * 1024, ...defaultServerLimits },
+  limits: { readMaxBytes: 64 * 1024, maxPendingBodyBytes: 64 * 1024 * 1024, maxPendingBodyBytesPerConnection: 1024 * 1024, ...defaultServerLimits },
 });
 
 const maxAccessExpire = 366 * 24 * 3600;
@@ -215,6 +219,9 @@ const schema = {
     IdleTimeout: ["limits.idleTimeoutMs", "millis"],
     MaxConcurrentStreams: ["limits.maxConcurrentStreams", "streams"],
     MaxConnections: ["limits.maxConnections", "connections"],
+    MaxConnectionsPerAddress: ["limits.maxConnectionsPerAddress", "connections"],
+    MaxPendingBodyBytes: ["limits.maxPendingBodyBytes", "memory"],
+    MaxPendingBodyBytesPerConnection: ["limits.maxPendingBodyBytesPerConnection", "memory"],
   },
 } as const;
 
@@ -227,6 +234,7 @@ type Kind =
   | "redisUrl"
   | "logLevel"
   | "size"
+  | "memory"
   | "poolSize"
   | "millis"
   | "seconds"
@@ -302,7 +310,19 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv } =
     if (raw === undefined || raw === "") continue;
     setPath(config, key, readValue(kind, raw, name));
   }
+  checkLimits((config as unknown as Config).limits);
   return deepFreeze(config as unknown as Config);
+}
+
+/** A largest message must fit the body bounds, or it could never be received. */
+function checkLimits(limits: Config["limits"]): void {
+  // a gRPC message arrives in a 5-byte envelope
+  if (limits.maxPendingBodyBytesPerConnection < limits.readMaxBytes + 5) {
+    throw new ConfigError("config: Limits.MaxPendingBodyBytesPerConnection must be larger than Limits.ReadMaxBytes");
+  }
+  if (limits.maxPendingBodyBytes < limits.maxPendingBodyBytesPerConnection) {
+    throw new ConfigError("config: Limits.MaxPendingBodyBytes must be at least Limits.MaxPendingBodyBytesPerConnection");
+  }
 }
 
 function applyYaml(target: Record<string, unknown>, node: Node, value: unknown, where: string, env: NodeJS.ProcessEnv): void {
@@ -352,6 +372,8 @@ function readValue(kind: Kind, v: unknown, where: string): unknown {
       return readInteger(v, where, 1, maxAccessExpire);
     case "size":
       return readInteger(v, where, 1024, 64 * 1024 * 1024);
+    case "memory":
+      return readInteger(v, where, 1024, 64 * 1024 * 1024 * 1024);
     case "poolSize":
       return readInteger(v, where, 1, 1000);
     case "millis":

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ConfigError, type Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
-import { createClientAddressValues } from "./http/client-address.js";
+import { createClientAddressValues, createTrustedCheck } from "./http/client-address.js";
 import { withCors } from "./http/cors.js";
 import { withProbes } from "./http/probes.js";
 import { withJwks } from "./http/jwks.js";
@@ -45,6 +45,7 @@ export async function startBookstore(
     const tls = readTls(config);
     const wanted = { user: config.user.port, search: config.search.port };
     const clientAddress = createClientAddressValues(config.trustedProxies);
+    const trustedPeer = createTrustedCheck(config.trustedProxies);
     for (const name of names) {
       const { routes, interceptors } = createServiceRoutes(ctx, name);
       const handler = createNodeAdapter({
@@ -52,13 +53,22 @@ export async function startBookstore(
         leanUnary: options.leanUnary,
         interceptors,
         readMaxBytes: config.limits.readMaxBytes,
+        requestTimeoutMs: config.limits.requestTimeoutMs,
+        pendingBodyBytes: { perConnection: config.limits.maxPendingBodyBytesPerConnection, total: config.limits.maxPendingBodyBytes },
+        logger: ctx.logger,
+        onClientAbort: ctx.metrics.clientAbort,
         contextValues: clientAddress,
         // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
         jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },
       }) as NodeHandler;
       const probed = withProbes(handler, ctx.health, ctx.metrics);
       const published = name === "user" ? withJwks(probed, ctx.tokens.publicJwks) : probed;
-      const server = createPortServer(withCors(published, config.cors.allowedOrigins), { logger: ctx.logger, limits: config.limits, tls });
+      const server = createPortServer(withCors(published, config.cors.allowedOrigins), {
+        logger: ctx.logger,
+        limits: config.limits,
+        tls,
+        exemptAddress: trustedPeer,
+      });
       servers.push(server);
       ports[name] = await server.listen(wanted[name], config.host);
       ctx.logger.info({ service: name, host: config.host, port: ports[name], tls: tls !== undefined }, "listening");

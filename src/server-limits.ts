@@ -12,6 +12,8 @@ export interface ServerLimits {
   readonly idleTimeoutMs: number;
   /** Open connections per port; more are closed as they arrive. */
   readonly maxConnections: number;
+  /** Open connections from one peer address per port (trusted proxies exempt); more are closed as they arrive. */
+  readonly maxConnectionsPerAddress: number;
 }
 
 export const defaultServerLimits: ServerLimits = {
@@ -21,4 +23,5 @@ export const defaultServerLimits: ServerLimits = {
   maxConcurrentStreams: 128,
   idleTimeoutMs: 60_000,
   maxConnections: 4096,
+  maxConnectionsPerAddress: 256,
 };

@@ -1,6 +1,9 @@
 import http from "node:http";
 import http2 from "node:http2";
+import https from "node:https";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { guardRequests } from "./http/request-guard.js";
 import type { Logger } from "./logger.js";
 import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
 
@@ -25,26 +28,31 @@ const h2Preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 /**
  * Creates a server that sends each connection to HTTP/2 when it opens with the HTTP/2
- * preface and to HTTP/1.1 otherwise, so Connect, gRPC-Web and gRPC share one cleartext port.
- * The HTTP/1.1 server is the listener, so its own timeouts and connection tracking apply.
+ * preface (or, with `tls`, when ALPN chose `h2`) and to HTTP/1.1 otherwise, so Connect,
+ * gRPC-Web and gRPC share one port. The HTTP/1.1 server (`https` with TLS) is the listener, so
+ * its own timeouts and connection tracking apply to every HTTP/1.1 connection, encrypted or not;
+ * HTTP/2 sessions get the same bounds from here: a session must open its first stream within
+ * `headersTimeoutMs`, and the request guard checks header lists. Connections past
+ * `maxConnectionsPerAddress` from one peer address (the socket's, never a forwarded one) are
+ * closed as they arrive, except from `exemptAddress` (trusted proxies carry many clients).
  */
 export function createPortServer(
   handler: NodeHandler,
-  options: { logger: Logger; limits?: Partial<ServerLimits>; tls?: { cert: Buffer; key: Buffer } },
+  options: { logger: Logger; limits?: Partial<ServerLimits>; tls?: { cert: Buffer; key: Buffer }; exemptAddress?: (address: string) => boolean },
 ): PortServer {
   const limits = { ...defaultServerLimits, ...options.limits };
-  if (options.tls) return createTlsPortServer(handler, limits, options.tls);
-  const h1 = http.createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      maxHeaderSize: limits.maxHeaderBytes,
-      keepAliveTimeout: 5_000,
-      // how often the two timeouts above are checked (Node's default is every 30 s)
-      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
-    },
-    handler as http.RequestListener,
-  );
+  const guarded = guardRequests(handler, { logger: options.logger, maxHeaderBytes: limits.maxHeaderBytes });
+  const h1Options = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    maxHeaderSize: limits.maxHeaderBytes,
+    keepAliveTimeout: 5_000,
+    // how often the two timeouts above are checked (Node's default is every 30 s)
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
+  const h1 = options.tls
+    ? https.createServer({ ...h1Options, ...options.tls, ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: limits.headersTimeoutMs }, guarded as http.RequestListener)
+    : http.createServer(h1Options, guarded as http.RequestListener);
   h1.timeout = limits.idleTimeoutMs;
   h1.maxConnections = limits.maxConnections;
   const h2 = http2.createServer(
@@ -52,31 +60,53 @@ export function createPortServer(
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
       maxSessionMemory: 10,
     },
-    handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    guarded as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
   );
   h2.setTimeout(limits.idleTimeoutMs);
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+    // a session that never opens a stream is held to the same bound as a silent HTTP/1.1 connection
+    const silent = setTimeout(() => session.destroy(), limits.headersTimeoutMs).unref();
+    session.once("stream", () => clearTimeout(silent));
+    session.once("close", () => {
+      clearTimeout(silent);
+      sessions.delete(session);
+    });
   });
+  const perAddress = countPerAddress(limits.maxConnectionsPerAddress, options.exemptAddress);
   const sniffing = new Set<Socket>();
 
-  const acceptHttp1 = h1.listeners("connection")[0] as (socket: Socket) => void;
+  // the raw TCP connection: counted per address, then (cleartext) sniffed or (TLS) handed to TLS
+  const accept = h1.listeners("connection")[0] as (socket: Socket) => void;
   h1.removeAllListeners("connection");
   h1.on("connection", (socket: Socket) => {
+    if (!perAddress.admit(socket)) return void socket.destroy();
+    if (options.tls) return void accept.call(h1, socket);
     sniffing.add(socket);
     sniffProtocol(socket, limits.headersTimeoutMs, (isHttp2) => {
       sniffing.delete(socket);
       if (isHttp2) {
         h2.emit("connection", socket);
       } else {
-        acceptHttp1.call(h1, socket);
+        accept.call(h1, socket);
         socket.resume();
       }
     });
     socket.once("close", () => sniffing.delete(socket));
   });
+  if (options.tls) {
+    // after the handshake, ALPN has chosen: h2 to the HTTP/2 server, anything else stays HTTP/1.1
+    const acceptSecure = h1.listeners("secureConnection")[0] as (socket: TLSSocket) => void;
+    h1.removeAllListeners("secureConnection");
+    h1.on("secureConnection", (socket: TLSSocket) => {
+      if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+      else acceptSecure.call(h1, socket);
+    });
+    // a failed handshake is not an HTTP request: no 400 is written into it
+    h1.removeAllListeners("tlsClientError");
+    h1.on("tlsClientError", (_err, socket) => socket.destroy());
+  }
   h1.on("clientError", (err: NodeJS.ErrnoException, socket) => {
     if (err.code === "ECONNRESET" || !socket.writable) return void socket.destroy();
     socket.end(`HTTP/1.1 ${clientErrorStatus(err.code)}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -108,49 +138,23 @@ export function createPortServer(
   };
 }
 
-/**
- * The TLS variant: one port where ALPN chooses HTTP/2 (`h2`) or HTTP/1.1 per connection, so
- * Connect, gRPC-Web and gRPC all work over TLS too.
- */
-function createTlsPortServer(handler: NodeHandler, limits: ServerLimits, tls: { cert: Buffer; key: Buffer }): PortServer {
-  const server = http2.createSecureServer(
-    {
-      ...tls,
-      allowHTTP1: true,
-      settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },
-      maxSessionMemory: 10,
-    },
-    handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
-  );
-  server.setTimeout(limits.idleTimeoutMs);
-  server.maxConnections = limits.maxConnections;
-  const sessions = new Set<http2.ServerHttp2Session>();
-  const sockets = new Set<Socket>();
-  server.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
-  server.on("secureConnection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
-  let closing: Promise<void> | undefined;
+/** Counts open connections per peer address; past `max`, a new one is not admitted. */
+function countPerAddress(max: number, exempt: ((address: string) => boolean) | undefined): { admit(socket: Socket): boolean } {
+  const open = new Map<string, number>();
   return {
-    listen: (port, host) => listenOn(server, port, host),
-    close(graceMs = 10_000) {
-      closing ??= (async () => {
-        if (!server.listening) return;
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const s of sessions) s.close();
-        const timer = setTimeout(() => {
-          for (const s of sessions) s.destroy();
-          for (const s of sockets) s.destroy();
-        }, graceMs);
-        // HTTP/1.1-over-TLS connections have no graceful close here: they end with the grace period
-        await closed;
-        clearTimeout(timer);
-      })();
-      return closing;
+    admit(socket) {
+      const address = socket.remoteAddress;
+      if (address === undefined) return false;
+      if (exempt?.(address)) return true;
+      const n = open.get(address) ?? 0;
+      if (n >= max) return false;
+      open.set(address, n + 1);
+      socket.once("close", () => {
+        const left = (open.get(address) ?? 1) - 1;
+        if (left === 0) open.delete(address);
+        else open.set(address, left);
+      });
+      return true;
     },
   };
 }

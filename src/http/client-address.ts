@@ -10,6 +10,23 @@ function plain(address: string | undefined): string | undefined {
   return address?.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
 }
 
+/** Tells whether an address (as a socket reports it) is one of `trustedProxies` (addresses or CIDR ranges). */
+export function createTrustedCheck(trustedProxies: readonly string[]): (address: string) => boolean {
+  const trusted = new BlockList();
+  for (const entry of trustedProxies) {
+    const [address, bits] = entry.split("/") as [string, string | undefined];
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+    if (bits === undefined) trusted.addAddress(address, family);
+    else trusted.addSubnet(address, Number(bits), family);
+  }
+  return (address) => {
+    if (trustedProxies.length === 0) return false;
+    const a = plain(address) ?? address;
+    const family = isIP(a);
+    return family !== 0 && trusted.check(a, family === 6 ? "ipv6" : "ipv4");
+  };
+}
+
 /**
  * For the adapter's `contextValues`: records each call's client address. The connection's peer
  * is the client, unless the peer is one of `trustedProxies` (addresses or CIDR ranges, e.g. a
@@ -19,17 +36,7 @@ function plain(address: string | undefined): string | undefined {
  * header itself: from an untrusted peer it is ignored, and a malformed hop stops the walk there.
  */
 export function createClientAddressValues(trustedProxies: readonly string[]): (req: Parameters<NodeHandler>[0]) => ContextValues {
-  const trusted = new BlockList();
-  for (const entry of trustedProxies) {
-    const [address, bits] = entry.split("/") as [string, string | undefined];
-    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-    if (bits === undefined) trusted.addAddress(address, family);
-    else trusted.addSubnet(address, Number(bits), family);
-  }
-  const isTrusted = (address: string) => {
-    const family = isIP(address);
-    return family !== 0 && trusted.check(address, family === 6 ? "ipv6" : "ipv4");
-  };
+  const isTrusted = createTrustedCheck(trustedProxies);
   return (req) => {
     let client = plain(req.socket?.remoteAddress);
     if (trustedProxies.length > 0 && client !== undefined && isTrusted(client)) {

@@ -27,6 +27,7 @@ import {
   headerGrpcStatus as grpcHeaderStatus,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
+import { asCallerFault } from "./caller-fault.js";
 import { lightHeaders } from "./light-headers.js";
 
 /** What the caller has already worked out about one request. */
@@ -114,7 +115,7 @@ export function createConnectUnary(
       const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
       body = serialization.getO(binary).serialize(output);
     } catch (e) {
-      const error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+      const error = e instanceof ConnectError ? asCallerFault(e) : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
       status = codeToHttpStatus(error.code);
       context.responseHeader.set("content-type", contentTypeUnaryJson);
       error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
@@ -195,7 +196,7 @@ export function createGrpcUnary(
           ? encodeEnvelope(compressedFlag, await compression.response.compress(output))
           : encodeEnvelope(0, output);
     } catch (e) {
-      setTrailerStatus(context.responseTrailer, e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e));
+      setTrailerStatus(context.responseTrailer, e instanceof ConnectError ? asCallerFault(e) : new ConnectError("internal error", Code.Internal, undefined, undefined, e));
     }
     return { status: 200, header: context.responseHeader, trailer: context.responseTrailer, body };
   };

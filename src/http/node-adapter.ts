@@ -1,15 +1,21 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerRequest, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import type { Logger } from "../logger.js";
+import { createBodyBudget } from "./body-budget.js";
+import { withCallerFaults } from "./caller-fault.js";
 import { createConnectUnary, createGrpcUnary, plainConnectUnaryFormat, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
+import { createDeadlines } from "./deadlines.js";
 import { requestHeaders } from "./light-headers.js";
+import { refuse } from "./refusal.js";
+import { requestUrl } from "./request-url.js";
 import type { NodeHandler } from "../server.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
 type NodeResponse = Parameters<NodeHandler>[1];
 
-/** Options of {@link createNodeAdapter}: connectNodeAdapter's, less what we do not use. */
+/** Options of {@link createNodeAdapter}: connectNodeAdapter's, less what we do not use, plus the bounds of request intake. */
 export interface NodeAdapterOptions extends ConnectRouterOptions {
   routes(router: ConnectRouter): void;
   contextValues?: (req: NodeRequest) => ContextValues;
@@ -18,6 +24,26 @@ export interface NodeAdapterOptions extends ConnectRouterOptions {
    * connectNodeAdapter's own path, which the wire-equivalence test compares against.
    */
   leanUnary?: boolean;
+  /** Where a request that fails in the bridge is reported (client aborts at debug); default: nowhere. */
+  logger?: Pick<Logger, "debug" | "error">;
+  /** Called once for each call whose client went away before its answer. */
+  onClientAbort?: () => void;
+  /**
+   * Time a request's body may take to arrive, in milliseconds (client- and bidi-streaming
+   * methods excepted: their request is a long-lived stream); then the call is answered
+   * `deadline_exceeded` (HTTP 408). Default: unbounded.
+   */
+  requestTimeoutMs?: number;
+  /** Bytes of request bodies held while they arrive, per connection and in all; past either, `resource_exhausted`. */
+  pendingBodyBytes?: { perConnection: number; total: number };
+}
+
+/** What one request may take of the port's intake bounds, and when it is done taking. */
+interface Intake {
+  /** Accounts for `bytes` more of body; throws `resource_exhausted` past a bound. */
+  take(bytes: number): void;
+  /** The body has fully arrived. */
+  finish(): void;
 }
 
 /**
@@ -28,8 +54,15 @@ export interface NodeAdapterOptions extends ConnectRouterOptions {
  * `end(body)`. Plain Connect unary calls and single-message gRPC unary calls are then served by
  * Connect's own parts without its per-call handler context (`connect-unary.ts`); every other
  * unary call goes to the router's handler, and streaming calls (health Watch, reflection) take
- * connectNodeAdapter's own bridge unchanged. `test/wire-equivalence.test.ts` holds the answers
- * byte for byte to connectNodeAdapter's.
+ * connectNodeAdapter's own bridge. `test/wire-equivalence.test.ts` holds the answers byte for
+ * byte to connectNodeAdapter's, and `test/http/fuzz.test.ts` holds both paths to each other.
+ *
+ * Unlike connectNodeAdapter, nothing a client sends throws out of it: a request with no
+ * authority or one that does not parse is answered 400 (`invalid_argument`), an unknown path
+ * 404 (`unimplemented`), and an empty 405/415 of Connect's gets a body saying what was
+ * expected; bodies that do not decode are `invalid_argument`, not `internal`
+ * (`caller-fault.ts`); a body that does not arrive within `requestTimeoutMs` is answered 408,
+ * and bodies held past `pendingBodyBytes` are refused.
  */
 export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
   const routerOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
@@ -57,30 +90,113 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
   } as ConnectRouter);
   const paths = new Map<string, UniversalHandler>();
   for (const h of router.handlers) paths.set(h.requestPath, h);
+  const example = router.handlers[0]?.requestPath ?? "/package.Service/Method";
   const readMaxBytes = options.readMaxBytes ?? 0xffffffff;
   const lean = options.leanUnary ?? true;
+  const deadlines = options.requestTimeoutMs === undefined ? undefined : createDeadlines(options.requestTimeoutMs);
+  const budget = options.pendingBodyBytes === undefined ? undefined : createBodyBudget(options.pendingBodyBytes);
+  const timeoutMessage = `the request did not arrive within RequestTimeout (${options.requestTimeoutMs} ms)`;
+
+  /** The last line: a call that failed before its answer is reported once and gets one. */
+  const fail = (handler: UniversalHandler, req: NodeRequest, res: NodeResponse, reason: unknown) => {
+    const error = ConnectError.from(reason);
+    const method = `${handler.service.typeName}/${handler.method.name}`;
+    if (error.code === Code.Aborted || error.code === Code.Canceled) {
+      // after an answer (a refusal, a timeout) the end of the call is no client abort
+      if (res.headersSent) return;
+      options.onClientAbort?.();
+      options.logger?.debug({ method, code: Code[error.code] }, "client went away before the answer");
+      return;
+    }
+    options.logger?.error({ method, code: Code[error.code], error: (reason as Error | undefined)?.name, message: error.rawMessage }, "request failed in the HTTP bridge");
+    refuse(req, res, reason instanceof ConnectError ? error.code : Code.Internal, reason instanceof ConnectError ? error.rawMessage : "internal error");
+  };
+
+  const admit = (req: NodeRequest, res: NodeResponse, handler: UniversalHandler): Intake => {
+    const connection: object = ("stream" in req ? req.stream.session : undefined) ?? req.socket;
+    let held = 0;
+    let arriving = true;
+    const finish = () => {
+      if (!arriving) return;
+      arriving = false;
+      deadlines?.settle(res);
+    };
+    const kind = handler.method.methodKind;
+    if (deadlines !== undefined && kind !== "client_streaming" && kind !== "bidi_streaming") {
+      deadlines.start(res, () => {
+        arriving = false;
+        if (!res.headersSent) refuse(req, res, Code.DeadlineExceeded, timeoutMessage, 408, { connection: "close" });
+        else if ("stream" in req) req.stream.close();
+        else req.socket.destroy();
+      });
+    }
+    res.once("close", () => {
+      finish();
+      budget?.give(connection, held);
+      held = 0;
+    });
+    return {
+      take(bytes) {
+        if (budget === undefined) return;
+        if (!budget.take(connection, bytes)) throw new ConnectError("too many request bytes in flight on this connection or server; retry later", Code.ResourceExhausted);
+        held += bytes;
+      },
+      finish,
+    };
+  };
+
+  /** Answers what Connect answers with an empty body (405, 415, 505) with a body saying what was expected. */
+  const explained = (req: NodeRequest, res: NodeResponse, handler: UniversalHandler, uRes: UniversalServerResponse): boolean => {
+    if (uRes.body !== undefined) return false;
+    if (uRes.status === 405) {
+      refuse(req, res, Code.Unimplemented, `${req.method} is not allowed here: call ${handler.requestPath} with ${handler.allowedMethods.join(" or ")}`, 405, { allow: handler.allowedMethods.join(", ") });
+      return true;
+    }
+    if (uRes.status === 415) {
+      refuse(req, res, Code.InvalidArgument, "unsupported content-type: use application/json or application/proto (Connect), application/grpc (gRPC) or application/grpc-web+proto (gRPC-Web)", 415);
+      return true;
+    }
+    if (uRes.status === 505) {
+      refuse(req, res, Code.InvalidArgument, `${handler.method.name} is a bidirectional stream: call it over HTTP/2`, 400, { connection: "close" });
+      return true;
+    }
+    return false;
+  };
+
+  const viaConnect = (req: NodeRequest, res: NodeResponse, handler: UniversalHandler, intake: Intake, contextValues: ContextValues | undefined) => {
+    let uReq: UniversalServerRequest;
+    try {
+      uReq = universalRequestFromNodeRequest(req, res as never, undefined, contextValues);
+    } catch (reason) {
+      return fail(handler, req, res, reason);
+    }
+    uReq = { ...uReq, body: metered(uReq.body as AsyncIterable<Uint8Array>, intake) };
+    handler(uReq)
+      .then((uRes) => withCallerFaults(uRes, opt.jsonOptions))
+      .then((uRes) => {
+        if (explained(req, res, handler, uRes)) return;
+        if (res.headersSent || res.destroyed) return discard(uRes);
+        return universalResponseToNodeResponse(uRes, res as never);
+      })
+      .catch((reason) => fail(handler, req, res, reason));
+  };
 
   return (req, res) => {
     const handler = paths.get(req.url?.split("?", 2)[0] ?? "");
     if (handler === undefined) {
-      res.writeHead(404);
-      res.end();
-      return;
+      return refuse(req, res, Code.Unimplemented, `no method at this path: calls are POST /<package>.<Service>/<Method>, such as POST ${example}`, 404);
+    }
+    const url = requestUrl(req);
+    if (url === undefined) {
+      return refuse(req, res, Code.InvalidArgument, "the request names no valid authority (Host header or :authority)", 400, { connection: "close" });
     }
     const contextValues = options.contextValues?.(req);
-    const authority = "authority" in req && req.authority ? req.authority : req.headers.host;
-    if (!lean || handler.method.methodKind !== "unary" || authority === undefined) {
-      const uReq = universalRequestFromNodeRequest(req, res as never, undefined, contextValues);
-      handler(uReq)
-        .then((uRes) => universalResponseToNodeResponse(uRes, res as never))
-        .catch((reason) => report(handler, reason));
-      return;
-    }
+    const intake = admit(req, res, handler);
+    if (!lean || handler.method.methodKind !== "unary") return viaConnect(req, res, handler, intake, contextValues);
     const signal = callSignal(res);
-    const url = callUrl(req, authority);
     const fast = unaryFast.get(handler.requestPath);
     const header = requestHeaders(req.headers);
-    readBody(req, readMaxBytes)
+    readBody(req, res, readMaxBytes, intake)
       .then(async (chunks) => {
         const call = { url, header, signal, contextValues };
         const format = fast && plainConnectUnaryFormat(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined);
@@ -95,13 +211,10 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
             return send(res, r.status, r.header, r.trailer, r.body);
           }
         }
-        const uRes = await handler({ httpVersion: req.httpVersion, method: req.method ?? "", ...call, body: iterate(chunks) });
-        await writeWhole(uRes, res);
+        const uRes = await withCallerFaults(await handler({ httpVersion: req.httpVersion, method: req.method ?? "", ...call, body: iterate(chunks) }), opt.jsonOptions);
+        if (!explained(req, res, handler, uRes)) await writeWhole(uRes, res);
       })
-      .catch((reason) => {
-        report(handler, reason);
-        if (!res.headersSent) res.destroy();
-      });
+      .catch((reason) => fail(handler, req, res, reason));
   };
 }
 
@@ -121,40 +234,41 @@ function callSignal(res: NodeResponse): AbortSignal {
   return controller.signal;
 }
 
-const urls = new Map<string, string>();
-
 /**
- * The request's absolute URL, as `new URL(path, origin)` spells it. Clients send the same few
- * authority and path pairs over and over, so the parsed spelling is remembered (up to 256).
+ * Reads a request body, stopping just past `limit` (Connect then refuses it as too large).
+ * Rejects with `canceled` when the call ends before the body does (the client went away, or
+ * the answer was given without it), and with what `intake` throws past a bound.
  */
-function callUrl(req: NodeRequest, authority: string): string {
-  const encrypted = "encrypted" in req.socket && req.socket.encrypted === true;
-  const origin = `${encrypted ? "https" : "http"}://${authority}`;
-  const key = `${origin}\n${req.url ?? ""}`;
-  let url = urls.get(key);
-  if (url === undefined) {
-    url = new URL(req.url ?? "", origin).toString();
-    if (urls.size >= 256) urls.clear();
-    urls.set(key, url);
-  }
-  return url;
-}
-
-/** Reads a request body, stopping just past `limit` (Connect then refuses it as too large). */
-function readBody(req: NodeRequest, limit: number): Promise<Buffer[]> {
+function readBody(req: NodeRequest, res: NodeResponse, limit: number, intake: Intake): Promise<Buffer[]> {
   const declared = Number(req.headers["content-length"]);
   // a declared length over the limit is refused from the header alone, without reading
   if (declared > limit) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const done = () => {
+    const stop = () => {
       req.off("data", onData);
       req.off("end", done);
-      req.off("error", reject);
+      req.off("error", onError);
+      res.off("close", onClose);
+    };
+    const done = () => {
+      stop();
+      intake.finish();
       resolve(chunks);
     };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    const onClose = () => onError(new ConnectError("the call ended before its request body arrived", Code.Canceled));
     const onData = (chunk: Buffer) => {
+      try {
+        intake.take(chunk.length);
+      } catch (err) {
+        req.pause();
+        return onError(err as Error);
+      }
       chunks.push(chunk);
       size += chunk.length;
       // enough to exceed the limit even with a gRPC envelope prefix: stop reading
@@ -165,8 +279,24 @@ function readBody(req: NodeRequest, limit: number): Promise<Buffer[]> {
     };
     req.on("data", onData);
     req.once("end", done);
-    req.once("error", reject);
+    req.once("error", onError);
+    res.once("close", onClose);
   });
+}
+
+/** Connect's view of a request body, accounted to the request's intake as it is read. */
+async function* metered(body: AsyncIterable<Uint8Array>, intake: Intake): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    intake.take(chunk.byteLength);
+    yield chunk;
+  }
+  intake.finish();
+}
+
+/** Ends a response that can no longer be written (its client went away, or it was answered already). */
+async function discard(uRes: UniversalServerResponse): Promise<void> {
+  const body = uRes.body as AsyncIterable<Uint8Array> | undefined;
+  await body?.[Symbol.asyncIterator]().return?.();
 }
 
 async function* iterate(chunks: Buffer[]): AsyncIterable<Uint8Array> {
@@ -188,11 +318,6 @@ function send(res: NodeResponse, status: number, header: ConstructorParameters<t
   res.writeHead(status, nodeHeaders(header));
   if (trailer !== undefined) res.addTrailers(nodeHeaders(trailer));
   res.end(body);
-}
-
-function report(handler: UniversalHandler, reason: unknown): void {
-  if (ConnectError.from(reason).code === Code.Aborted) return;
-  console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
 }
 
 /** Web Headers as a Node header object, as Connect's bridge converts them. */

@@ -10,6 +10,8 @@ export interface Metrics {
   cacheLookup(result: "hit" | "miss"): void;
   /** A book lookup answered by the cache ("hit") or the database ("miss"). */
   bookCacheLookup(result: "hit" | "miss"): void;
+  /** A call whose client went away before its answer (connection closed, stream reset). */
+  clientAbort(): void;
   render(): Promise<string>;
   readonly contentType: string;
 }
@@ -55,6 +57,11 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
     labelNames: ["outcome"],
     registers: [registry],
   });
+  const aborts = new Counter({
+    name: "rpc_client_aborts_total",
+    help: "Calls whose client went away before the answer",
+    registers: [registry],
+  });
   const loginOutcome: Record<string, string> = {
     ok: "success",
     unauthenticated: "bad_credentials",
@@ -71,6 +78,7 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
     authFailure: (reason) => authFailures.inc({ reason }),
     cacheLookup: (result) => cache.inc({ result }),
     bookCacheLookup: (result) => bookCache.inc({ result }),
+    clientAbort: () => aborts.inc(),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };

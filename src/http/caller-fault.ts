@@ -1,0 +1,105 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+
+/**
+ * Errors Connect raises as `internal` although the request caused them: a body that does not
+ * decode as the method's protobuf message, a compressed body or envelope that does not
+ * decompress (truncated gzip), a compressed envelope with no encoding named. Each is the
+ * caller's fault, so it is answered `invalid_argument` (as connect-go does); `internal` is
+ * kept for faults of ours.
+ */
+const callerFaultMessages = ["parse binary: ", "decompression failed", "received compressed envelope, but do not know how to decompress"];
+
+function isCallerFaultMessage(message: string): boolean {
+  return callerFaultMessages.some((m) => message.startsWith(m));
+}
+
+/** The error as the caller should see it: `invalid_argument` for a caller's fault, else itself. */
+export function asCallerFault(error: ConnectError): ConnectError {
+  if (error.code !== Code.Internal || !isCallerFaultMessage(error.rawMessage)) return error;
+  return new ConnectError(error.rawMessage, Code.InvalidArgument, error.metadata);
+}
+
+const grpcFaultStatus = new RegExp(`^grpc-message: (${callerFaultMessages.map((m) => encodeURIComponent(m).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`);
+
+/** A gRPC trailer (Headers) or its gRPC-Web text form, with a caller's fault made `invalid_argument`. */
+function fixGrpcTrailer(trailer: Headers): void {
+  if (trailer.get("grpc-status") === "13" && grpcFaultStatus.test(`grpc-message: ${trailer.get("grpc-message") ?? ""}`)) {
+    trailer.set("grpc-status", String(Code.InvalidArgument));
+  }
+}
+
+function fixGrpcWebTrailer(chunk: Uint8Array): Uint8Array {
+  // an uncompressed trailer envelope: flag 0x80, length, "name: value\r\n" lines
+  if (chunk.length < 5 || chunk[0] !== 0x80) return chunk;
+  const text = Buffer.from(chunk.buffer, chunk.byteOffset + 5, chunk.length - 5).toString("latin1");
+  const lines = text.split("\r\n");
+  if (!lines.includes("grpc-status: 13") || !lines.some((l) => grpcFaultStatus.test(l))) return chunk;
+  const fixed = Buffer.from(lines.map((l) => (l === "grpc-status: 13" ? `grpc-status: ${Code.InvalidArgument}` : l)).join("\r\n"), "latin1");
+  const head = Buffer.alloc(5);
+  head[0] = 0x80;
+  head.writeUInt32BE(fixed.length, 1);
+  return Buffer.concat([head, fixed]);
+}
+
+function fixConnectEndStream(chunk: Uint8Array): Uint8Array {
+  // an uncompressed end-of-stream envelope: flag 0x02, length, {"error": {...}, "metadata": {...}}
+  if (chunk.length < 5 || chunk[0] !== 0x02) return chunk;
+  let end: { error?: { code?: unknown; message?: unknown } };
+  try {
+    end = JSON.parse(Buffer.from(chunk.buffer, chunk.byteOffset + 5, chunk.length - 5).toString("utf8")) as typeof end;
+  } catch {
+    return chunk;
+  }
+  if (end.error?.code !== "internal" || typeof end.error.message !== "string" || !isCallerFaultMessage(end.error.message)) return chunk;
+  end.error.code = "invalid_argument";
+  const fixed = Buffer.from(JSON.stringify(end), "utf8");
+  const head = Buffer.alloc(5);
+  head[0] = 0x02;
+  head.writeUInt32BE(fixed.length, 1);
+  return Buffer.concat([head, fixed]);
+}
+
+async function* mapBody(body: AsyncIterable<Uint8Array>, chunk: (c: Uint8Array) => Uint8Array, end?: () => void): AsyncIterable<Uint8Array> {
+  for await (const c of body) yield chunk(c);
+  end?.();
+}
+
+async function* one(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * A response of Connect's own handler with a caller's fault (see {@link asCallerFault]) made
+ * `invalid_argument` on each protocol: a Connect unary error body, a Connect end-of-stream
+ * message, gRPC trailers, a gRPC-Web trailer envelope.
+ */
+export async function withCallerFaults(res: UniversalServerResponse, jsonOptions: Parameters<typeof errorToJsonBytes>[1]): Promise<UniversalServerResponse> {
+  const type = res.header?.get("content-type") ?? "";
+  const body = res.body as AsyncIterable<Uint8Array> | undefined;
+  if (body === undefined || res.header?.has("content-encoding") || res.header?.has("connect-content-encoding")) return res;
+  if (res.status === 500 && type === "application/json") {
+    const parts: Uint8Array[] = [];
+    for await (const c of body) parts.push(c);
+    const bytes = Buffer.concat(parts);
+    let error: { code?: unknown; message?: unknown } = {};
+    try {
+      error = JSON.parse(bytes.toString("utf8")) as typeof error;
+    } catch {
+      // not an error body we made
+    }
+    if (error.code !== "internal" || typeof error.message !== "string" || !isCallerFaultMessage(error.message)) return { ...res, body: one(bytes) };
+    const fixed = errorToJsonBytes(new ConnectError(error.message, Code.InvalidArgument), jsonOptions);
+    const header = new Headers(res.header);
+    header.set("content-length", String(fixed.byteLength));
+    return { ...res, status: codeToHttpStatus(Code.InvalidArgument), header, body: one(fixed) };
+  }
+  if (type.startsWith("application/connect+")) return { ...res, body: mapBody(body, fixConnectEndStream) };
+  if (type.startsWith("application/grpc-web")) return { ...res, body: mapBody(body, fixGrpcWebTrailer) };
+  if (type.startsWith("application/grpc") && res.trailer !== undefined) {
+    const trailer = res.trailer;
+    return { ...res, body: mapBody(body, (c) => c, () => fixGrpcTrailer(trailer)) };
+  }
+  return res;
+}
