@@ -8,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { startTestApp, tempDir, testConfig } from "./harness.js";
+import { h2Exchange, h2Frame, h2Preface, hpackBlock, makeCertificate, openSocket, parseH2Frames, type Target } from "./http/wire-clients.js";
 
 /** Resolves when the server closes the socket, with how long that took. */
 function closedWithin(socket: Socket): Promise<{ ms: number; data: string }> {
@@ -158,5 +159,190 @@ describe("server limits, each broken by a client while others are served", () =>
         await sleep(50);
       }
     }
+  });
+});
+
+describe("HTTP/2 and TLS connections are held to the same bounds, and one address cannot starve the rest", () => {
+  const dir = tempDir();
+  const base = testConfig(dir.path);
+  const config: Config = {
+    ...base,
+    limits: {
+      ...base.limits,
+      readMaxBytes: 4096,
+      headersTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+      maxHeaderBytes: 8192,
+      maxConnectionsPerAddress: 5,
+      maxPendingBodyBytesPerConnection: 8192,
+      maxPendingBodyBytes: 12288,
+    },
+  };
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  let port: number;
+  const honestPing = async () => {
+    const t = performance.now();
+    const res = await h2Exchange({ port }, { ":path": "/search.v1.SearchService/Ping", "content-type": "application/json" }, "{}");
+    assert.equal(res.status, 200, res.error);
+    return performance.now() - t;
+  };
+  before(async () => {
+    app = await startTestApp(config, { only: "search" });
+    port = app.ports.search!;
+  });
+  after(async () => {
+    await app.close(0);
+    dir.remove();
+  });
+
+  /** A stream whose request body arrives a little at a time and never ends (until the session is destroyed). */
+  function trickle(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, first: Buffer | string, everyMs = 0) {
+    const stream = session.request({ ":method": "POST", ":path": "/search.v1.SearchService/Ping", ...headers }, { endStream: false });
+    stream.on("error", () => undefined);
+    stream.write(first);
+    const timer = everyMs > 0 ? setInterval(() => !stream.destroyed && stream.write(" "), everyMs) : undefined;
+    const answer = new Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string; ms: number }>((resolve) => {
+      const t = performance.now();
+      let headersSeen: http2.IncomingHttpHeaders = {};
+      let body = "";
+      stream.on("response", (h) => (headersSeen = h));
+      stream.on("data", (d: Buffer) => (body += d));
+      stream.on("close", () => {
+        clearInterval(timer);
+        resolve({ status: Number(headersSeen[":status"] ?? 0), headers: headersSeen, body, ms: performance.now() - t });
+      });
+    });
+    return { stream, answer };
+  }
+
+  test("a body trickled over HTTP/2 past RequestTimeout gets 408 (gRPC: deadline_exceeded); others are served meanwhile", async () => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => undefined);
+    try {
+      const connect = trickle(session, { "content-type": "application/json" }, "{", 200);
+      const grpc = trickle(session, { "content-type": "application/grpc", te: "trailers" }, Buffer.from([0, 0, 0, 0, 100]), 200);
+      const meanwhile = await honestPing();
+      const [c, g] = await Promise.all([connect.answer, grpc.answer]);
+      assert.equal(c.status, 408);
+      assert.equal(JSON.parse(c.body).code, "deadline_exceeded");
+      assert.ok(c.ms >= 1500 && c.ms < 6000, `answered after ${c.ms} ms`);
+      assert.equal(g.headers["grpc-status"], "4");
+      assert.ok(meanwhile < 1500, `an honest Ping took ${meanwhile} ms`);
+    } finally {
+      session.destroy();
+    }
+  });
+
+  test("an HTTP/2 connection that opens no stream is closed after HeadersTimeout", async () => {
+    const s = await openSocket({ port });
+    const closed = closedWithin(s);
+    s.write(Buffer.concat([h2Preface, h2Frame(4, 0, 0)]));
+    await honestPing();
+    const { ms } = await closed;
+    assert.ok(ms >= 900 && ms < 4000, `closed after ${ms} ms`);
+  });
+
+  test("an HTTP/2 header list over MaxHeaderBytes is refused although the client never acknowledged SETTINGS", async () => {
+    const s = await openSocket({ port });
+    const received: Buffer[] = [];
+    s.on("data", (d: Buffer) => received.push(d));
+    s.on("error", () => undefined);
+    const block = hpackBlock([
+      [":method", "POST"],
+      [":scheme", "http"],
+      [":authority", "localhost"],
+      [":path", "/search.v1.SearchService/Ping"],
+      ["content-type", "application/json"],
+      ["x-filler", "a".repeat(100 * 1024)],
+    ]);
+    // our SETTINGS (empty), never an ACK of the server's; the block in 16 KiB pieces; no body
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < block.length; at += 16384) pieces.push(block.subarray(at, at + 16384));
+    const frames = pieces.map((p, i) => h2Frame(i === 0 ? 1 : 9, (i === 0 ? 1 : 0) | (i === pieces.length - 1 ? 4 : 0), 1, p));
+    s.write(Buffer.concat([h2Preface, h2Frame(4, 0, 0), ...frames]));
+    await sleep(500);
+    s.destroy();
+    const frames2 = parseH2Frames(Buffer.concat(received));
+    const data = frames2.filter((f) => f.type === 0 && f.stream === 1).map((f) => f.payload.toString()).join("");
+    const reset = frames2.some((f) => (f.type === 3 && f.stream === 1) || f.type === 7);
+    assert.ok(reset || /resource_exhausted/.test(data), `stream 1 was answered ${JSON.stringify(data)}`);
+    assert.doesNotMatch(data, /^\{\}$/, "the oversized request reached the method");
+    await honestPing();
+  });
+
+  test("connections past MaxConnectionsPerAddress from one address are closed; other addresses are served", async () => {
+    const hogs = await Promise.all(Array.from({ length: 5 }, () => openSocket({ port, localAddress: "127.0.0.2" })));
+    for (const h of hogs) {
+      h.on("error", () => undefined);
+      h.write(h2Preface);
+    }
+    const extra = await openSocket({ port, localAddress: "127.0.0.2" });
+    const { ms } = await closedWithin(extra);
+    assert.ok(ms < 500, `the sixth connection from 127.0.0.2 was closed after ${ms} ms`);
+    assert.ok((await honestPing()) < 1500);
+    for (const h of hogs) h.destroy();
+  });
+
+  test("unfinished bodies are bounded per connection and in all; honest calls go on", async () => {
+    const a = http2.connect(`http://127.0.0.1:${port}`);
+    const b = http2.connect(`http://127.0.0.1:${port}`);
+    for (const s of [a, b]) s.on("error", () => undefined);
+    try {
+      const json = { "content-type": "application/json" };
+      const held = [trickle(a, json, " ".repeat(3000)), trickle(a, json, " ".repeat(3000))];
+      await sleep(200);
+      // a third 3000 bytes on connection a passes its 8192
+      const third = await trickle(a, json, " ".repeat(3000)).answer;
+      assert.equal(third.status, 429);
+      assert.equal(JSON.parse(third.body).code, "resource_exhausted");
+      // connection b: 4000 fits its own bound; a further 3000 passes the total (6000 + 4000 + 3000 > 12288)
+      const onB = trickle(b, json, " ".repeat(4000));
+      await sleep(200);
+      const overTotal = await trickle(b, { "content-type": "application/grpc-web+proto" }, Buffer.alloc(3000)).answer;
+      assert.equal(overTotal.status, 200);
+      assert.equal(overTotal.headers["grpc-status"], "8", "gRPC-Web (Connect's own path): resource_exhausted");
+      assert.ok((await honestPing()) < 1500);
+      for (const h of [...held, onB]) h.stream.close();
+    } finally {
+      a.destroy();
+      b.destroy();
+    }
+    // what was held is given back: a full-size body fits again
+    const res = await h2Exchange({ port }, { ":path": "/search.v1.SearchService/Ping", "content-type": "application/json" }, `{}${" ".repeat(4000)}`);
+    assert.equal(res.status, 200);
+  });
+});
+
+describe("HTTP/1.1 over TLS gets the same head and body timeouts", () => {
+  const dir = tempDir();
+  let app: Awaited<ReturnType<typeof startTestApp>>;
+  let target: Target;
+  before(async () => {
+    const base = testConfig(dir.path);
+    const made = makeCertificate(dir.path);
+    app = await startTestApp({ ...base, tls: { certFile: made.cert, keyFile: made.key }, limits: { ...base.limits, headersTimeoutMs: 1000, requestTimeoutMs: 2000 } }, { only: "search" });
+    target = { port: app.ports.search!, tls: { ca: made.ca } };
+  });
+  after(async () => {
+    await app.close(0);
+    dir.remove();
+  });
+
+  test("a head trickled byte by byte over TLS is cut off", async () => {
+    const s = await openSocket(target);
+    const closed = closedWithin(s);
+    const head = "POST /search.v1.SearchService/Ping HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(200);
+    let i = 0;
+    const timer = setInterval(() => !s.destroyed && i < head.length && s.write(head[i++]!), 50);
+    const { ms, data } = await closed;
+    clearInterval(timer);
+    assert.ok(ms < 4000, `closed after ${ms} ms`);
+    assert.match(data, /^HTTP\/1\.1 408 /);
+  });
+
+  test("a TLS connection that never finishes its handshake is closed after HeadersTimeout", async () => {
+    const s = await open(target.port);
+    const { ms } = await closedWithin(s);
+    assert.ok(ms >= 900 && ms < 4000, `closed after ${ms} ms`);
   });
 });

@@ -49,8 +49,11 @@ export function refuse(req: NodeRequest, res: NodeResponse, code: Code, message:
   }
   if (unfinished && "stream" in req) {
     // the answer is complete: the rest of the request is not wanted (RFC 9113 section 8.1)
-    res.once("finish", () => {
-      if (!req.stream.closed) req.stream.close();
-    });
+    const stream = req.stream;
+    const close = () => {
+      if (!stream.closed && !stream.destroyed) stream.close();
+    };
+    if (stream.writableFinished) close();
+    else stream.once("finish", close);
   }
 }
