@@ -69,6 +69,9 @@ export function createPortServer(
     // a session that never opens a stream is held to the same bound as a silent HTTP/1.1 connection
     const silent = setTimeout(() => session.destroy(), limits.headersTimeoutMs).unref();
     session.once("stream", () => clearTimeout(silent));
+    // a peer that ends its side of the connection has gone (HTTP/2 has no half-closed connection; grpc-go
+    // closes its transport on EOF too): Node's HTTP/2 server would hold the socket until the idle timeout
+    session.socket.once("end", () => session.destroy());
     session.once("close", () => {
       clearTimeout(silent);
       sessions.delete(session);

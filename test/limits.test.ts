@@ -207,10 +207,13 @@ describe("HTTP/2 and TLS connections are held to the same bounds, and one addres
       let body = "";
       stream.on("response", (h) => (headersSeen = h));
       stream.on("data", (d: Buffer) => (body += d));
-      stream.on("close", () => {
+      // the answer is complete at its END_STREAM, though the request side may still be open
+      const done = () => {
         clearInterval(timer);
         resolve({ status: Number(headersSeen[":status"] ?? 0), headers: headersSeen, body, ms: performance.now() - t });
-      });
+      };
+      stream.on("end", done);
+      stream.on("close", done);
     });
     return { stream, answer };
   }
@@ -285,8 +288,8 @@ describe("HTTP/2 and TLS connections are held to the same bounds, and one addres
 
   test("unfinished bodies are bounded per connection and in all; honest calls go on", async () => {
     const a = http2.connect(`http://127.0.0.1:${port}`);
-    const b = http2.connect(`http://127.0.0.1:${port}`);
-    for (const s of [a, b]) s.on("error", () => undefined);
+    let b = a;
+    a.on("error", () => undefined);
     try {
       const json = { "content-type": "application/json" };
       const held = [trickle(a, json, " ".repeat(3000)), trickle(a, json, " ".repeat(3000))];
@@ -296,20 +299,24 @@ describe("HTTP/2 and TLS connections are held to the same bounds, and one addres
       assert.equal(third.status, 429);
       assert.equal(JSON.parse(third.body).code, "resource_exhausted");
       // connection b: 4000 fits its own bound; a further 3000 passes the total (6000 + 4000 + 3000 > 12288)
+      b = http2.connect(`http://127.0.0.1:${port}`);
+      b.on("error", () => undefined);
       const onB = trickle(b, json, " ".repeat(4000));
       await sleep(200);
       const overTotal = await trickle(b, { "content-type": "application/grpc-web+proto" }, Buffer.alloc(3000)).answer;
       assert.equal(overTotal.status, 200);
       assert.equal(overTotal.headers["grpc-status"], "8", "gRPC-Web (Connect's own path): resource_exhausted");
       assert.ok((await honestPing()) < 1500);
-      for (const h of [...held, onB]) h.stream.close();
+      // (resetting these streams from node:http2's client can spin it: the sessions are destroyed instead)
+      void held;
+      void onB;
     } finally {
       a.destroy();
       b.destroy();
     }
     // what was held is given back: a full-size body fits again
     const res = await h2Exchange({ port }, { ":path": "/search.v1.SearchService/Ping", "content-type": "application/json" }, `{}${" ".repeat(4000)}`);
-    assert.equal(res.status, 200);
+    assert.equal(res.status, 200, res.error);
   });
 });
 

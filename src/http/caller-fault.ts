@@ -21,6 +21,16 @@ export function asCallerFault(error: ConnectError): ConnectError {
   return new ConnectError(error.rawMessage, Code.InvalidArgument, error.metadata);
 }
 
+/**
+ * The HTTP status of a Connect error: Connect's own mapping, except that an encoding the server
+ * does not support (`unimplemented`, as the spec says) is 415 Unsupported Media Type (RFC 9110
+ * section 15.5.16 names Content-Encoding), not 501: the request, not the server, is at fault.
+ */
+export function httpStatusOf(error: ConnectError): number {
+  if (error.code === Code.Unimplemented && error.rawMessage.startsWith("unknown compression")) return 415;
+  return codeToHttpStatus(error.code);
+}
+
 const grpcFaultStatus = new RegExp(`^grpc-message: (${callerFaultMessages.map((m) => encodeURIComponent(m).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`);
 
 /** A gRPC trailer (Headers) or its gRPC-Web text form, with a caller's fault made `invalid_argument`. */
@@ -79,21 +89,25 @@ export async function withCallerFaults(res: UniversalServerResponse, jsonOptions
   const type = res.header?.get("content-type") ?? "";
   const body = res.body as AsyncIterable<Uint8Array> | undefined;
   if (body === undefined || res.header?.has("content-encoding") || res.header?.has("connect-content-encoding")) return res;
-  if (res.status === 500 && type === "application/json") {
+  if ((res.status === 500 || res.status === 501) && type === "application/json") {
     const parts: Uint8Array[] = [];
     for await (const c of body) parts.push(c);
     const bytes = Buffer.concat(parts);
-    let error: { code?: unknown; message?: unknown } = {};
+    let sent: { code?: unknown; message?: unknown } = {};
     try {
-      error = JSON.parse(bytes.toString("utf8")) as typeof error;
+      sent = JSON.parse(bytes.toString("utf8")) as typeof sent;
     } catch {
       // not an error body we made
     }
-    if (error.code !== "internal" || typeof error.message !== "string" || !isCallerFaultMessage(error.message)) return { ...res, body: one(bytes) };
-    const fixed = errorToJsonBytes(new ConnectError(error.message, Code.InvalidArgument), jsonOptions);
+    const code = sent.code === "internal" ? Code.Internal : sent.code === "unimplemented" ? Code.Unimplemented : undefined;
+    if (code === undefined || typeof sent.message !== "string") return { ...res, body: one(bytes) };
+    const error = asCallerFault(new ConnectError(sent.message, code));
+    const status = httpStatusOf(error);
+    if (error.code === code && status === res.status) return { ...res, body: one(bytes) };
+    const fixed = error.code === code ? bytes : errorToJsonBytes(error, jsonOptions);
     const header = new Headers(res.header);
     header.set("content-length", String(fixed.byteLength));
-    return { ...res, status: codeToHttpStatus(Code.InvalidArgument), header, body: one(fixed) };
+    return { ...res, status, header, body: one(fixed) };
   }
   if (type.startsWith("application/connect+")) return { ...res, body: mapBody(body, fixConnectEndStream) };
   if (type.startsWith("application/grpc-web")) return { ...res, body: mapBody(body, fixGrpcWebTrailer) };

@@ -10,7 +10,6 @@ import {
   type UniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import {
-  codeToHttpStatus,
   contentTypeUnaryJson,
   contentTypeUnaryProto,
   errorToJsonBytes,
@@ -27,7 +26,7 @@ import {
   headerGrpcStatus as grpcHeaderStatus,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
-import { asCallerFault } from "./caller-fault.js";
+import { asCallerFault, httpStatusOf } from "./caller-fault.js";
 import { lightHeaders } from "./light-headers.js";
 
 /** What the caller has already worked out about one request. */
@@ -116,7 +115,7 @@ export function createConnectUnary(
       body = serialization.getO(binary).serialize(output);
     } catch (e) {
       const error = e instanceof ConnectError ? asCallerFault(e) : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
-      status = codeToHttpStatus(error.code);
+      status = httpStatusOf(error);
       context.responseHeader.set("content-type", contentTypeUnaryJson);
       error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
       body = errorToJsonBytes(error, opt.jsonOptions);

@@ -8,7 +8,7 @@ import { withCallerFaults } from "./caller-fault.js";
 import { createConnectUnary, createGrpcUnary, plainConnectUnaryFormat, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
 import { createDeadlines } from "./deadlines.js";
 import { requestHeaders } from "./light-headers.js";
-import { refuse } from "./refusal.js";
+import { drain, refuse } from "./refusal.js";
 import { requestUrl } from "./request-url.js";
 import type { NodeHandler } from "../server.js";
 
@@ -126,7 +126,7 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
       deadlines.start(res, () => {
         arriving = false;
         if (!res.headersSent) refuse(req, res, Code.DeadlineExceeded, timeoutMessage, 408, { connection: "close" });
-        else if ("stream" in req) req.stream.close();
+        else if ("stream" in req) drain(req);
         else req.socket.destroy();
       });
     }

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { constants as http2Constants, type ServerHttp2Stream } from "node:http2";
 import type { NodeHandler } from "../server.js";
 
 type NodeRequest = Parameters<NodeHandler>[0];
@@ -22,9 +23,9 @@ export function wireProtocol(contentType: string | string[] | undefined): WirePr
  * gRPC-Web get HTTP 200 with `grpc-status`/`grpc-message` in the headers (a trailers-only
  * response, so the client sees `code`, not a mapped HTTP status); anything else gets a Connect
  * error body (`{"code": ..., "message": ...}`) with `httpStatus`, or the code's own status.
- * Over HTTP/2 the stream is ended once the answer is out, however much of the request is still
- * to come; over HTTP/1.1 Node reads and drops an unread body (within RequestTimeout), unless
- * `extraHeaders` says `connection: close`. Does nothing once a response has started.
+ * The rest of an unread body is read and dropped: over HTTP/2 here (see {@link drain}), over
+ * HTTP/1.1 by Node (within RequestTimeout), unless `extraHeaders` says `connection: close`,
+ * which closes the HTTP/1.1 connection after the answer. Does nothing once a response has started.
  */
 export function refuse(req: NodeRequest, res: NodeResponse, code: Code, message: string, httpStatus?: number, extraHeaders: Record<string, string> = {}): void {
   if (res.headersSent || res.destroyed || res.writableEnded) return;
@@ -47,13 +48,36 @@ export function refuse(req: NodeRequest, res: NodeResponse, code: Code, message:
     res.writeHead(200, { "content-type": type, ...Object.fromEntries(trailer), ...extraHeaders });
     res.end();
   }
-  if (unfinished && "stream" in req) {
-    // the answer is complete: the rest of the request is not wanted (RFC 9113 section 8.1)
-    const stream = req.stream;
-    const close = () => {
-      if (!stream.closed && !stream.destroyed) stream.close();
-    };
-    if (stream.writableFinished) close();
-    else stream.once("finish", close);
-  }
+  if (unfinished && "stream" in req) drain(req);
 }
+
+/** What a refused HTTP/2 request may still send, read and dropped, before its stream is cancelled. */
+const drainBytes = 1024 * 1024;
+const drainMs = 5000;
+
+/**
+ * Reads and drops the rest of an HTTP/2 request whose answer is out (or never coming), so its
+ * client can finish sending and read the answer: node:http2's client reports a stream closed
+ * only once its own request has ended, even after a RST_STREAM with NO_ERROR, and a reset sent
+ * right after the answer can overtake its last DATA frame. Past `drainBytes` or `drainMs` the
+ * stream is cancelled.
+ */
+export function drain(req: NodeRequest & { stream: ServerHttp2Stream }): void {
+  const stream = req.stream;
+  if (drained.has(stream)) return;
+  drained.add(stream);
+  let read = 0;
+  const cancel = () => {
+    if (!stream.closed && !stream.destroyed) stream.close(http2Constants.NGHTTP2_CANCEL);
+  };
+  const timer = setTimeout(cancel, drainMs).unref();
+  stream.once("close", () => clearTimeout(timer));
+  req.on("data", (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > drainBytes) cancel();
+  });
+  req.on("error", () => undefined);
+  req.resume();
+}
+
+const drained = new WeakSet<ServerHttp2Stream>();
