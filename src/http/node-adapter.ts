@@ -196,10 +196,11 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
     const signal = callSignal(res);
     const fast = unaryFast.get(handler.requestPath);
     const header = requestHeaders(req.headers);
-    readBody(req, res, readMaxBytes, intake)
+    const format = fast && plainConnectUnaryFormat(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined);
+    // only the Connect path refuses a declared length over the limit from the header alone
+    readBody(req, res, readMaxBytes, intake, format !== undefined)
       .then(async (chunks) => {
         const call = { url, header, signal, contextValues };
-        const format = fast && plainConnectUnaryFormat(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined);
         if (fast !== undefined && format !== undefined) {
           const r = await fast.connect({ ...call, binary: format.binary, body: iterate(chunks) });
           return send(res, r.status, r.header, undefined, r.body);
@@ -235,14 +236,15 @@ function callSignal(res: NodeResponse): AbortSignal {
 }
 
 /**
- * Reads a request body, stopping just past `limit` (Connect then refuses it as too large).
+ * Reads a request body, stopping just past `limit` (Connect then refuses it as too large);
+ * with `refusesDeclared` (the Connect unary path, which checks Content-Length itself) a
+ * declared length over the limit is not read at all.
  * Rejects with `canceled` when the call ends before the body does (the client went away, or
  * the answer was given without it), and with what `intake` throws past a bound.
  */
-function readBody(req: NodeRequest, res: NodeResponse, limit: number, intake: Intake): Promise<Buffer[]> {
-  const declared = Number(req.headers["content-length"]);
+function readBody(req: NodeRequest, res: NodeResponse, limit: number, intake: Intake, refusesDeclared: boolean): Promise<Buffer[]> {
   // a declared length over the limit is refused from the header alone, without reading
-  if (declared > limit) return Promise.resolve([]);
+  if (refusesDeclared && Number(req.headers["content-length"]) > limit) return Promise.resolve([]);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
