@@ -55,9 +55,6 @@ export function createPortServer(
     : http.createServer(h1Options, guarded as http.RequestListener);
   h1.timeout = limits.idleTimeoutMs;
   h1.maxConnections = limits.maxConnections;
-  // a client that half-closes after a complete request (printf ... | nc) still gets its answer;
-  // Node's default drops calls still running when the FIN arrives
-  (h1 as { httpAllowHalfOpen?: boolean }).httpAllowHalfOpen = true;
   const h2 = http2.createServer(
     {
       settings: { maxConcurrentStreams: limits.maxConcurrentStreams, maxHeaderListSize: limits.maxHeaderBytes },

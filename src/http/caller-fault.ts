@@ -88,8 +88,9 @@ async function* one(bytes: Uint8Array): AsyncIterable<Uint8Array> {
 export async function withCallerFaults(res: UniversalServerResponse, jsonOptions: Parameters<typeof errorToJsonBytes>[1]): Promise<UniversalServerResponse> {
   const type = res.header?.get("content-type") ?? "";
   const body = res.body as AsyncIterable<Uint8Array> | undefined;
-  if (body === undefined || res.header?.has("content-encoding") || res.header?.has("connect-content-encoding")) return res;
-  if ((res.status === 500 || res.status === 501) && type === "application/json") {
+  if (body === undefined) return res;
+  // a unary error body may be compressed as a whole; stream envelopes say so in their own flags
+  if ((res.status === 500 || res.status === 501) && type === "application/json" && !res.header?.has("content-encoding")) {
     const parts: Uint8Array[] = [];
     for await (const c of body) parts.push(c);
     const bytes = Buffer.concat(parts);

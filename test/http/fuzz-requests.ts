@@ -174,6 +174,12 @@ function keep(headers: Record<string, string | string[] | undefined>): Record<st
   );
 }
 
+/** A body as base64, less the request id a gRPC-Web trailer message carries (it differs per call). */
+function comparable(headers: Record<string, string>, body: Buffer): string {
+  if (!(headers["content-type"] ?? "").startsWith("application/grpc-web")) return body.toString("base64");
+  return Buffer.from(body.toString("latin1").replace(/x-request-id: [^\r]*\r\n/g, ""), "latin1").toString("base64");
+}
+
 /** Sends one request to `target` and waits for its answer, the connection's end, or `timeoutMs`. */
 export function sendFuzzRequest(req: FuzzRequest, target: Target, accessToken: string, timeoutMs: number): Promise<FuzzAnswer> {
   return req.transport.startsWith("h2") ? sendH2(req, target, accessToken, timeoutMs) : sendH1(req, target, accessToken, timeoutMs);
@@ -206,8 +212,10 @@ async function sendH1(req: FuzzRequest, target: Target, accessToken: string, tim
       clearTimeout(timer);
       resolve(h1Answer(Buffer.concat(chunks), req.method, false));
     });
-    // half-close after the request: a body cut short ends there
-    socket.end(bytes);
+    // a body cut short ends with the client's half of the connection; anything else is answered
+    // and closed by the server (Connection: close), since a FIN reads as the client going away
+    if (req.framing === "long") socket.end(bytes);
+    else socket.write(bytes);
   });
 }
 
@@ -249,7 +257,7 @@ function h1Answer(data: Buffer, method: string, timedOut: boolean): FuzzAnswer {
       }
       rest = Buffer.concat(parts);
     } else if (headers["content-length"] !== undefined) rest = rest.subarray(0, Number(headers["content-length"]));
-    return { kind: "answer", status, headers: keep(headers), trailers: keep(trailers), body: rest.toString("base64") };
+    return { kind: "answer", status, headers: keep(headers), trailers: keep(trailers), body: comparable(headers, rest) };
   }
 }
 
@@ -265,7 +273,7 @@ function sendH2(req: FuzzRequest, target: Target, accessToken: string, timeoutMs
       settled = true;
       clearTimeout(timer);
       if (kind !== undefined) answer.kind = kind;
-      answer.body = Buffer.concat(chunks).toString("base64");
+      answer.body = comparable(answer.headers, Buffer.concat(chunks));
       session.destroy();
       resolve(answer);
     };
