@@ -6,6 +6,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../../src/config.js";
 import { freePort } from "../../scripts/free-port.js";
+import { createPortServer } from "../../src/server.js";
 import { memoryLogger, startServerProcess, startTestApp, tempDir, testConfig, testRedisUrl, testSecret, type ServerProcess } from "../harness.js";
 import { h2Exchange, makeCertificate, openSocket, parseHttp1, rawExchange, type Target } from "./wire-clients.js";
 
@@ -127,6 +128,26 @@ for (const mode of ["cleartext", "TLS"] as const) {
     });
   });
 }
+
+test("the last line: a handler that throws is logged once through the logger and answered, over HTTP/1.1 and HTTP/2", async () => {
+  const { logger, lines } = memoryLogger();
+  const server = createPortServer(() => {
+    throw new TypeError("a bug of ours");
+  }, { logger });
+  const port = await server.listen(0, "127.0.0.1");
+  try {
+    const h1 = parseHttp1((await rawExchange({ port }, `POST ${ping} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`)).data)!;
+    assert.equal(h1.status, 500);
+    assert.equal(JSON.parse(h1.body.toString()).code, "internal");
+    const grpc = await h2Exchange({ port }, { ":path": ping, "content-type": "application/grpc", te: "trailers" }, Buffer.alloc(5));
+    assert.equal(grpc.headers["grpc-status"], "13");
+    const logged = lines.filter((l) => /request failed before reaching its handler/.test(l));
+    assert.equal(logged.length, 2, "once per request");
+    assert.match(logged[0]!, /"error":"TypeError"/);
+  } finally {
+    await server.close(0);
+  }
+});
 
 test("a client abort is logged at debug once, as a JSON line without a stack", async () => {
   const dir = tempDir();
