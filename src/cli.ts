@@ -13,7 +13,7 @@ import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage, revocationStoreOf } from "./service-context.js";
 import { endAllSessions } from "./user/sessions.js";
-import { readyMessage, runPrimary, workerCount } from "./workers.js";
+import { failedMessage, readyMessage, runPrimary, workerCount } from "./workers.js";
 import { addUser, changePassword } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
@@ -114,7 +114,15 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const count = workerCount(config);
     if (count > 1) return runPrimary(count, createLogger({ name: config.name, level: config.log.level }));
   }
-  const app = await startBookstore(config, { only: only as ServiceName | undefined });
+  let app: Awaited<ReturnType<typeof startBookstore>>;
+  try {
+    app = await startBookstore(config, { only: only as ServiceName | undefined });
+  } catch (err) {
+    if (!cluster.isWorker) throw err;
+    // the primary prints the reason once for all workers; the IPC channel would keep this process alive
+    process.send?.({ [failedMessage]: describeError(err) }, () => process.exit(1));
+    return new Promise<number>(() => undefined);
+  }
   if (cluster.isWorker) process.send?.(readyMessage);
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -6,6 +6,9 @@ import type { Logger } from "./logger.js";
 /** What a worker tells the primary once its ports listen. */
 export const readyMessage = "bookstore:ready";
 
+/** What a worker that could not start tells the primary: `{ [failedMessage]: one-line reason }`. */
+export const failedMessage = "bookstore:failed";
+
 /**
  * How many worker processes to run: `Workers` when set (0 or unset means automatic), else one
  * per core when state is shared through Redis, one otherwise. More than one without Redis is
@@ -28,18 +31,26 @@ export function workerCount(config: Config, cores = availableParallelism()): num
  * primary handing out connections), restarts a worker that dies after it was ready, and on
  * SIGTERM/SIGINT asks every worker to shut down gracefully and resolves with 0 once all have
  * exited (1 if any failed). A worker that dies before it was ready (bad config, a database it
- * cannot reach) stops the whole set with exit code 1 rather than restarting in a loop.
+ * cannot reach) stops the whole set with exit code 1 rather than restarting in a loop; the
+ * reason it sent is printed to `stderr` once, however many workers failed alike.
  */
-export function runPrimary(count: number, logger: Logger): Promise<number> {
+export function runPrimary(count: number, logger: Logger, stderr: NodeJS.WritableStream = process.stderr): Promise<number> {
   return new Promise((resolve) => {
     let stopping = false;
     let failed = false;
+    let printed = false;
     const ready = new WeakSet<Worker>();
     const live = new Set<Worker>();
     const fork = () => {
       const worker = cluster.fork();
       live.add(worker);
       worker.on("message", (m: unknown) => {
+        const reason = typeof m === "object" && m !== null ? (m as Record<string, unknown>)[failedMessage] : undefined;
+        if (typeof reason === "string") failed = true;
+        if (typeof reason === "string" && !printed) {
+          printed = true;
+          stderr.write(`bookstore: ${reason}\n`);
+        }
         if (m === readyMessage) {
           ready.add(worker);
           logger.info({ worker: worker.id, pid: worker.process.pid }, "worker ready");

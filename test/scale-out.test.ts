@@ -126,6 +126,21 @@ describe("bookstore serve --workers", () => {
     }
   });
 
+  test("a start-up failure in the workers stops the set with exit 1 within seconds, its reason printed once", { skip: missing, timeout: 60_000 }, async () => {
+    const wrongPassword = mysql!.replace(/\/\/([^:]+):[^@]*@/, "//$1:not-the-password@");
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ ACCESS_SECRET: "short" }, /ACCESS_SECRET\) is 5 bytes/],
+      [{ ACCESS_SECRET: testSecret(), DATABASE_URL: wrongPassword }, /refused the user name or password/],
+    ];
+    for (const [env, reason] of cases) {
+      const t = performance.now();
+      const r = await runBookstore(["serve", "--workers", "2"], { cwd: dir.path, env: { REDIS_URL: redisUrl!, USER_PORT: "0", SEARCH_PORT: "0", ...env } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.split("\n").filter((l) => reason.test(l)).length, 1, `printed once: ${r.stderr}`);
+      assert.ok(performance.now() - t < 20_000, "within seconds, not hanging");
+    }
+  });
+
   test("N workers share the ports; a dead worker is replaced; SIGTERM stops them all gracefully", { skip: missing }, async () => {
     const prefix = testKeyPrefix();
     const shared = sharedConfig(prefix);

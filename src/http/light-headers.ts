@@ -25,6 +25,16 @@ function checkedValue(value: string, op: string): string {
   return v;
 }
 
+/**
+ * A value of Node's as undici would keep it: Node trims each field but joins repeated ones with
+ * ", ", so an empty last one leaves a trailing space that undici's Headers would trim.
+ */
+function nodeValue(v: string): string {
+  const first = v.charCodeAt(0);
+  const last = v.charCodeAt(v.length - 1);
+  return first === 32 || first === 9 || last === 32 || last === 9 ? v.replace(whitespace, "") : v;
+}
+
 /** The values of one name as one field value: `cookie` joined with "; ", any other with ", ". */
 function joined(name: string, values: readonly string[]): string {
   return values.length === 1 ? values[0]! : values.join(name === "cookie" ? "; " : ", ");
@@ -57,7 +67,7 @@ class LightHeaders extends (Headers as unknown as new () => object) {
       for (const key of Object.keys(node)) {
         const v = node[key];
         if (key.startsWith(":") || v === undefined) continue;
-        map.set(key, typeof v === "string" ? [v] : [...v]);
+        map.set(key, typeof v === "string" ? [nodeValue(v)] : v.map(nodeValue));
       }
       this.#node = undefined;
     }
@@ -67,8 +77,8 @@ class LightHeaders extends (Headers as unknown as new () => object) {
   #list(name: string): readonly string[] | undefined {
     if (this.#map !== undefined) return this.#map.get(name);
     const v = this.#node?.[name];
-    if (typeof v === "string") return [v];
-    return Array.isArray(v) ? v : undefined;
+    if (typeof v === "string") return [nodeValue(v)];
+    return Array.isArray(v) ? v.map(nodeValue) : undefined;
   }
 
   /** Names in sorted order (as undici iterates), each with its values. */

@@ -82,4 +82,14 @@ describe("light headers", () => {
     assert.deepEqual(n, { a: "1" });
     assert.deepEqual([...h], [["a", "2"], ["b", "3"]]);
   });
+
+  it("reads Node's joined repeats as undici does: an empty last value leaves no trailing space", () => {
+    // Node joins "grpc-encoding: zstd" and "grpc-encoding:" into "zstd, " (found by npm run fuzz)
+    const n = { "grpc-encoding": "zstd, ", "x-a": " padded\t", "set-cookie": ["a=1 ", "b=2"] };
+    const light = requestHeaders(n);
+    const real = new Headers();
+    for (const [k, v] of Object.entries(n)) for (const one of [v].flat()) real.append(k, one);
+    for (const k of Object.keys(n)) assert.equal(light.get(k), real.get(k), k);
+    assert.deepEqual([...light], [...real]);
+  });
 });
