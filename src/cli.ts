@@ -112,7 +112,12 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const config = workersFlag === undefined ? configFrom(values.file as string | undefined, env) : configFrom(values.file as string | undefined, { ...env, WORKERS: workersFlag });
   if (cluster.isPrimary) {
     const count = workerCount(config);
-    if (count > 1) return runPrimary(count, createLogger({ name: config.name, level: config.log.level }));
+    if (count > 1) {
+      const logger = createLogger({ name: config.name, level: config.log.level });
+      // migrate once before the workers start: SQLite has no migration lock, so workers migrating at once race
+      if (config.database.autoMigrate) await (await openStorage(config, { logger })).close();
+      return runPrimary(count, logger);
+    }
   }
   let app: Awaited<ReturnType<typeof startBookstore>>;
   try {
