@@ -46,10 +46,10 @@ export function runPrimary(count: number, logger: Logger, stderr: NodeJS.Writabl
       live.add(worker);
       worker.on("message", (m: unknown) => {
         const reason = typeof m === "object" && m !== null ? (m as Record<string, unknown>)[failedMessage] : undefined;
-        if (typeof reason === "string") failed = true;
-        if (typeof reason === "string" && !printed) {
+        if (typeof reason === "string") {
+          failed = true;
+          if (!printed) stderr.write(`bookstore: ${reason}\n`);
           printed = true;
-          stderr.write(`bookstore: ${reason}\n`);
         }
         if (m === readyMessage) {
           ready.add(worker);

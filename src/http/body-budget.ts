@@ -8,8 +8,6 @@ export interface BodyBudget {
   take(connection: object, bytes: number): boolean;
   /** Gives back what a request took. */
   give(connection: object, bytes: number): void;
-  /** Bytes held now, in total. */
-  held(): number;
 }
 
 /** Creates a budget of `perConnection` bytes per connection and `total` bytes in all. */
@@ -29,6 +27,5 @@ export function createBodyBudget(limits: { perConnection: number; total: number 
       byConnection.set(connection, (byConnection.get(connection) ?? bytes) - bytes);
       total -= bytes;
     },
-    held: () => total,
   };
 }

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { encodeEnvelope, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 
 /**
@@ -31,11 +31,18 @@ export function httpStatusOf(error: ConnectError): number {
   return codeToHttpStatus(error.code);
 }
 
-const grpcFaultStatus = new RegExp(`^grpc-message: (${callerFaultMessages.map((m) => encodeURIComponent(m).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|")})`);
+/** Whether a `grpc-message` value (percent-encoded, as gRPC sends it) names a caller's fault. */
+function isCallerFaultGrpcMessage(encoded: string): boolean {
+  try {
+    return isCallerFaultMessage(decodeURIComponent(encoded));
+  } catch {
+    return false;
+  }
+}
 
-/** A gRPC trailer (Headers) or its gRPC-Web text form, with a caller's fault made `invalid_argument`. */
+/** gRPC trailers (Headers) with a caller's fault made `invalid_argument`. */
 function fixGrpcTrailer(trailer: Headers): void {
-  if (trailer.get("grpc-status") === "13" && grpcFaultStatus.test(`grpc-message: ${trailer.get("grpc-message") ?? ""}`)) {
+  if (trailer.get("grpc-status") === "13" && isCallerFaultGrpcMessage(trailer.get("grpc-message") ?? "")) {
     trailer.set("grpc-status", String(Code.InvalidArgument));
   }
 }
@@ -43,14 +50,11 @@ function fixGrpcTrailer(trailer: Headers): void {
 function fixGrpcWebTrailer(chunk: Uint8Array): Uint8Array {
   // an uncompressed trailer envelope: flag 0x80, length, "name: value\r\n" lines
   if (chunk.length < 5 || chunk[0] !== 0x80) return chunk;
-  const text = Buffer.from(chunk.buffer, chunk.byteOffset + 5, chunk.length - 5).toString("latin1");
-  const lines = text.split("\r\n");
-  if (!lines.includes("grpc-status: 13") || !lines.some((l) => grpcFaultStatus.test(l))) return chunk;
-  const fixed = Buffer.from(lines.map((l) => (l === "grpc-status: 13" ? `grpc-status: ${Code.InvalidArgument}` : l)).join("\r\n"), "latin1");
-  const head = Buffer.alloc(5);
-  head[0] = 0x80;
-  head.writeUInt32BE(fixed.length, 1);
-  return Buffer.concat([head, fixed]);
+  const lines = Buffer.from(chunk.buffer, chunk.byteOffset + 5, chunk.length - 5).toString("latin1").split("\r\n");
+  const message = lines.find((l) => l.startsWith("grpc-message: "))?.slice("grpc-message: ".length);
+  if (!lines.includes("grpc-status: 13") || message === undefined || !isCallerFaultGrpcMessage(message)) return chunk;
+  const fixed = lines.map((l) => (l === "grpc-status: 13" ? `grpc-status: ${Code.InvalidArgument}` : l)).join("\r\n");
+  return encodeEnvelope(0x80, Buffer.from(fixed, "latin1"));
 }
 
 function fixConnectEndStream(chunk: Uint8Array): Uint8Array {
@@ -64,11 +68,7 @@ function fixConnectEndStream(chunk: Uint8Array): Uint8Array {
   }
   if (end.error?.code !== "internal" || typeof end.error.message !== "string" || !isCallerFaultMessage(end.error.message)) return chunk;
   end.error.code = "invalid_argument";
-  const fixed = Buffer.from(JSON.stringify(end), "utf8");
-  const head = Buffer.alloc(5);
-  head[0] = 0x02;
-  head.writeUInt32BE(fixed.length, 1);
-  return Buffer.concat([head, fixed]);
+  return encodeEnvelope(0x02, Buffer.from(JSON.stringify(end), "utf8"));
 }
 
 async function* mapBody(body: AsyncIterable<Uint8Array>, chunk: (c: Uint8Array) => Uint8Array, end?: () => void): AsyncIterable<Uint8Array> {
