@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import http2 from "node:http2";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -17,13 +17,6 @@ function closedWithin(socket: Socket): Promise<{ ms: number; data: string }> {
   socket.on("data", (d) => (data += d));
   socket.on("error", () => undefined);
   return new Promise((r) => socket.on("close", () => r({ ms: performance.now() - t, data })));
-}
-
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const s = connect(port, "127.0.0.1", () => resolve(s));
-    s.once("error", reject);
-  });
 }
 
 describe("server limits, each broken by a client while others are served", () => {
@@ -85,7 +78,7 @@ describe("server limits, each broken by a client while others are served", () =>
   });
 
   test("a connection that sends nothing is closed after HeadersTimeout", async () => {
-    const s = await open(port);
+    const s = await openSocket({ port });
     const closed = closedWithin(s);
     await ping();
     const { ms } = await closed;
@@ -93,7 +86,7 @@ describe("server limits, each broken by a client while others are served", () =>
   });
 
   test("slowloris: a request head trickled byte by byte is cut off", async () => {
-    const s = await open(port);
+    const s = await openSocket({ port });
     const closed = closedWithin(s);
     const head = "POST /search.v1.SearchService/Ping HTTP/1.1\r\nHost: x\r\nX-Slow: " + "a".repeat(200);
     let i = 0;
@@ -109,7 +102,7 @@ describe("server limits, each broken by a client while others are served", () =>
   });
 
   test("a body trickled past RequestTimeout is cut off", async () => {
-    const s = await open(port);
+    const s = await openSocket({ port });
     const closed = closedWithin(s);
     s.write("POST /search.v1.SearchService/Ping HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{");
     const timer = setInterval(() => !s.destroyed && s.write(" "), 100);
@@ -144,8 +137,8 @@ describe("server limits, each broken by a client while others are served", () =>
   });
 
   test("connections beyond MaxConnections are closed as they arrive; service resumes", async () => {
-    const hogs = await Promise.all(Array.from({ length: 30 }, () => open(port)));
-    const extra = await open(port);
+    const hogs = await Promise.all(Array.from({ length: 30 }, () => openSocket({ port })));
+    const extra = await openSocket({ port });
     const { ms } = await closedWithin(extra);
     assert.ok(ms < 500, `the extra connection was closed after ${ms} ms`);
     for (const h of hogs) h.destroy();
@@ -348,7 +341,7 @@ describe("HTTP/1.1 over TLS gets the same head and body timeouts", () => {
   });
 
   test("a TLS connection that never finishes its handshake is closed after HeadersTimeout", async () => {
-    const s = await open(target.port);
+    const s = await openSocket({ port: target.port });
     const { ms } = await closedWithin(s);
     assert.ok(ms >= 900 && ms < 4000, `closed after ${ms} ms`);
   });

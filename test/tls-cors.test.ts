@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync, execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
@@ -9,19 +7,17 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { startTestApp, tempDir, testConfig } from "./harness.js";
+import { makeCertificate } from "./http/wire-clients.js";
 
 describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
   const dir = tempDir();
-  const cert = join(dir.path, "cert.pem");
-  const key = join(dir.path, "key.pem");
   let app: Awaited<ReturnType<typeof startTestApp>>;
   let ca: Buffer;
+  let cert: string;
   before(async () => {
-    execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert,
-    ], { stdio: "ignore" });
-    ca = readFileSync(cert);
+    const made = makeCertificate(dir.path);
+    ({ cert, ca } = made);
+    const key = made.key;
     const base = testConfig(dir.path);
     const config: Config = { ...base, tls: { certFile: cert, keyFile: key } };
     app = await startTestApp(config, { only: "search" });

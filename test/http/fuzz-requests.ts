@@ -6,7 +6,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import fc from "fast-check";
 import { DoRequestSchema } from "../../src/gen/search/v1/search_pb.js";
 import { LoginRequestSchema } from "../../src/gen/user/v1/user_pb.js";
-import { openSocket, type Target } from "./wire-clients.js";
+import { openSocket, parseHttp1, type Target } from "./wire-clients.js";
 
 export type Transport = "h1" | "h2" | "h1-tls" | "h2-tls";
 
@@ -220,45 +220,9 @@ async function sendH1(req: FuzzRequest, target: Target, accessToken: string, tim
 }
 
 function h1Answer(data: Buffer, method: string, timedOut: boolean): FuzzAnswer {
-  let at = 0;
-  for (;;) {
-    const end = data.indexOf("\r\n\r\n", at);
-    if (end < 0) return { kind: timedOut ? "hang" : "closed", status: 0, headers: {}, trailers: {}, body: "" };
-    const [statusLine, ...lines] = data.subarray(at, end).toString("latin1").split("\r\n");
-    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? "")?.[1] ?? 0);
-    const headers: Record<string, string> = {};
-    for (const line of lines) {
-      const i = line.indexOf(":");
-      const k = line.slice(0, i).trim().toLowerCase();
-      headers[k] = headers[k] === undefined ? line.slice(i + 1).trim() : `${headers[k]}, ${line.slice(i + 1).trim()}`;
-    }
-    if (status >= 100 && status < 200) {
-      at = end + 4;
-      continue;
-    }
-    let rest = data.subarray(end + 4);
-    const trailers: Record<string, string> = {};
-    if (method === "HEAD") rest = Buffer.alloc(0);
-    else if (headers["transfer-encoding"] === "chunked") {
-      const parts: Buffer[] = [];
-      for (;;) {
-        const nl = rest.indexOf("\r\n");
-        if (nl < 0) break;
-        const size = parseInt(rest.subarray(0, nl).toString("latin1"), 16);
-        if (!(size > 0)) {
-          for (const line of rest.subarray(nl + 2).toString("latin1").split("\r\n")) {
-            const i = line.indexOf(":");
-            if (i > 0) trailers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-          }
-          break;
-        }
-        parts.push(rest.subarray(nl + 2, nl + 2 + size));
-        rest = rest.subarray(nl + 2 + size + 2);
-      }
-      rest = Buffer.concat(parts);
-    } else if (headers["content-length"] !== undefined) rest = rest.subarray(0, Number(headers["content-length"]));
-    return { kind: "answer", status, headers: keep(headers), trailers: keep(trailers), body: comparable(headers, rest) };
-  }
+  const res = parseHttp1(data, method);
+  if (res === undefined) return { kind: timedOut ? "hang" : "closed", status: 0, headers: {}, trailers: {}, body: "" };
+  return { kind: "answer", status: res.status, headers: keep(res.headers), trailers: keep(res.trailers), body: comparable(res.headers, res.body) };
 }
 
 function sendH2(req: FuzzRequest, target: Target, accessToken: string, timeoutMs: number): Promise<FuzzAnswer> {

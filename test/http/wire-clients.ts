@@ -50,20 +50,57 @@ export async function rawExchange(target: Target, bytes: Buffer | string, timeou
   });
 }
 
-/** The first HTTP/1.1 response in `data`: status, headers (lower-cased) and a Content-Length body. */
-export function parseHttp1(data: Buffer): Wire | undefined {
-  const end = data.indexOf("\r\n\r\n");
-  if (end < 0) return undefined;
-  const [statusLine, ...lines] = data.subarray(0, end).toString("latin1").split("\r\n");
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? "");
-  if (!m) return undefined;
-  const headers: Record<string, string> = {};
+/**
+ * The first final HTTP/1.x response in `data` (1xx skipped): status, headers (lower-cased,
+ * repeats joined with ", "), the body as Content-Length or chunked framing gives it (none for
+ * HEAD), and chunked trailers; undefined until a whole head with a status line has arrived.
+ */
+export function parseHttp1(data: Buffer, method = "POST"): Wire | undefined {
+  for (let at = 0; ; ) {
+    const end = data.indexOf("\r\n\r\n", at);
+    if (end < 0) return undefined;
+    const [statusLine, ...lines] = data.subarray(at, end).toString("latin1").split("\r\n");
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? "");
+    if (!m) return undefined;
+    const status = Number(m[1]);
+    const headers = fields(lines, true);
+    if (status < 200) {
+      at = end + 4;
+      continue;
+    }
+    let body = data.subarray(end + 4);
+    let trailers: Record<string, string> = {};
+    if (method === "HEAD") body = Buffer.alloc(0);
+    else if (headers["transfer-encoding"] === "chunked") ({ body, trailers } = dechunk(body));
+    else if (headers["content-length"] !== undefined) body = body.subarray(0, Number(headers["content-length"]));
+    return { status, headers, trailers, body };
+  }
+}
+
+/** `name: value` lines as a record of lower-cased names; with `join`, repeats joined with ", ". */
+function fields(lines: string[], join: boolean): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const line of lines) {
     const i = line.indexOf(":");
-    headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    if (i <= 0) continue;
+    const k = line.slice(0, i).trim().toLowerCase();
+    const v = line.slice(i + 1).trim();
+    out[k] = join && out[k] !== undefined ? `${out[k]}, ${v}` : v;
   }
-  const length = Number(headers["content-length"] ?? 0);
-  return { status: Number(m[1]), headers, trailers: {}, body: data.subarray(end + 4, end + 4 + length) };
+  return out;
+}
+
+/** A chunked body's bytes and its trailers. */
+function dechunk(data: Buffer): { body: Buffer; trailers: Record<string, string> } {
+  const parts: Buffer[] = [];
+  for (let rest = data; ; ) {
+    const nl = rest.indexOf("\r\n");
+    if (nl < 0) return { body: Buffer.concat(parts), trailers: {} };
+    const size = parseInt(rest.subarray(0, nl).toString("latin1"), 16);
+    if (!(size > 0)) return { body: Buffer.concat(parts), trailers: fields(rest.subarray(nl + 2).toString("latin1").split("\r\n"), false) };
+    parts.push(rest.subarray(nl + 2, nl + 2 + size));
+    rest = rest.subarray(nl + 2 + size + 2);
+  }
 }
 
 /** One request over its own HTTP/2 session (h2c, or TLS with ALPN h2), with any headers node:http2 accepts. */
