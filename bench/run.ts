@@ -15,7 +15,6 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import autocannon from "autocannon";
 import { createPasswordHasher } from "../src/auth/password.js";
 import { createTokenService } from "../src/auth/tokens.js";
-import { createMemoryRevocationStore } from "../src/auth/revocations.js";
 import { createSessions } from "../src/user/sessions.js";
 import { systemClock } from "../src/clock.js";
 import { loadConfig } from "../src/config.js";
@@ -185,9 +184,10 @@ async function main(): Promise<void> {
       cache: counted.cache,
       tokens,
       users: counted.users,
-      revocations: createMemoryRevocationStore(systemClock),
+      revocations: { publish: counted.events.publish, size: 0 },
       clock: systemClock,
       accessExpire: 3600,
+      maxRevocations: 1000,
       logger: counted.logger,
     });
     const deps = { users: counted.users, passwords: counted.passwords, sessions };

@@ -11,10 +11,9 @@ import { createLogger } from "./logger.js";
 import { pino } from "pino";
 import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
-import { openStorage, revocationStoreOf } from "./service-context.js";
-import { endAllSessions } from "./user/sessions.js";
+import { openStorage } from "./service-context.js";
 import { failedMessage, readyMessage, runPrimary, workerCount } from "./workers.js";
-import { addUser, changePassword } from "./user/manage-users.js";
+import { addUser, changePassword, deleteUser, unlockUser } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
 const usage = `usage:
@@ -24,7 +23,8 @@ const usage = `usage:
   bookstore user add USERNAME [--name N] [--gender G] [--roles R1,R2] [-f FILE]
                                                    add a user; the password is read from stdin (one line)
   bookstore user passwd USERNAME [-f FILE]         change a password (stdin); takes effect at once
-  bookstore user del USERNAME [-f FILE]            delete a user
+  bookstore user del USERNAME [-f FILE]            delete a user; their tokens are refused at once
+  bookstore user unlock USERNAME [-f FILE]         clear a username's login limits
   bookstore login USERNAME [--save] [--url U] [--protocol connect|grpc|grpcweb]
                                                    log in (password from stdin); print or save the token
   bookstore search NAME [--token T] [--url U] [--protocol P]
@@ -167,13 +167,13 @@ async function migrate(args: string[], io: { stdout: NodeJS.WritableStream; env:
 
 async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== "add" && sub !== "passwd" && sub !== "del") {
-    throw new UsageError(sub === undefined ? "user needs a subcommand: add, passwd or del" : `unknown user subcommand ${sub}`);
+  if (sub !== "add" && sub !== "passwd" && sub !== "del" && sub !== "unlock") {
+    throw new UsageError(sub === undefined ? "user needs a subcommand: add, passwd, del or unlock" : `unknown user subcommand ${sub}`);
   }
   const { values, positionals } = parse(rest, sub === "add" ? { name: { type: "string" }, gender: { type: "string" }, roles: { type: "string" } } : {}, 1);
   const username = positionals[0]!;
   const config = configFrom(values.file as string | undefined, io.env);
-  const password = sub === "del" ? "" : await readPassword(io.stdin, io.stderr);
+  const password = sub === "del" || sub === "unlock" ? "" : await readPassword(io.stdin, io.stderr);
   const storage = await openStorage(config, { logger: stderrLogger(config) });
   try {
     if (sub === "add") {
@@ -186,15 +186,14 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
       });
       io.stdout.write(`added user ${username} with id ${id}\n`);
     } else if (sub === "passwd") {
-      const id = await changePassword(storage, { username, password });
-      const ended = await endAllSessions(
-        { store: storage.sessionStore, revocations: revocationStoreOf(storage), clock: storage.clock, accessExpire: config.auth.accessExpire },
-        id,
-      );
-      io.stdout.write(`changed the password of user ${username} (id ${id}); ended ${ended} session(s)\n`);
+      const { id, endedSessions } = await changePassword({ ...storage, accessExpire: config.auth.accessExpire }, { username, password });
+      io.stdout.write(`changed the password of user ${username} (id ${id}); ended ${endedSessions} session(s) and every access token issued before now\n`);
+    } else if (sub === "del") {
+      const id = await deleteUser({ ...storage, accessExpire: config.auth.accessExpire }, username);
+      io.stdout.write(`deleted user ${username} (id ${id}); their tokens are refused from now on\n`);
     } else {
-      const id = await storage.users.delete(username);
-      io.stdout.write(`deleted user ${username} (id ${id})\n`);
+      await unlockUser({ ...storage, windowSeconds: config.loginLimits.windowSeconds }, username);
+      io.stdout.write(`cleared the login limits of ${username}\n`);
     }
     return 0;
   } finally {

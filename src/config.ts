@@ -29,8 +29,10 @@ export interface Config {
     readonly audience: string;
     /** Leeway for exp/nbf/iat in seconds, 0 to 60. */
     readonly clockTolerance: number;
-    /** When the revocation store is unreachable: false answers `unavailable`, true skips the check. */
+    /** While revocations have never been loaded (database unreachable since start): false answers `unavailable`, true skips the check. */
     readonly revocationFailOpen: boolean;
+    /** Live revocations held in memory at most; past it, a logout ends every session of the user. */
+    readonly maxRevocations: number;
     /** What new tokens are signed with: HS256 (the shared secret) or RS256/ES256/EdDSA (a key pair). */
     readonly algorithm: "HS256" | "RS256" | "ES256" | "EdDSA";
     /** PEM private key that signs (RS256/ES256/EdDSA), as a file... */
@@ -86,7 +88,13 @@ export interface Config {
   };
   readonly log: { readonly level: string };
   /** Brute-force limits on Login, counted in Redis when set, else in-process. */
-  readonly loginLimits: { readonly maxFailuresPerUser: number; readonly maxAttemptsPerAddress: number; readonly windowSeconds: number };
+  readonly loginLimits: {
+    readonly maxFailuresPerUser: number;
+    readonly maxAttemptsPerAddress: number;
+    readonly slowdownAfter: number;
+    readonly maxDelaySeconds: number;
+    readonly windowSeconds: number;
+  };
   /** Proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; empty: none. */
   readonly trustedProxies: readonly string[];
   /** Browser origins allowed to call the services (CORS); empty: none. */
@@ -124,6 +132,7 @@ export const defaultConfig: Config = deepFreeze({
     audience: "",
     clockTolerance: 30,
     revocationFailOpen: false,
+    maxRevocations: 1_000_000,
     algorithm: "HS256",
     signingKeyFile: "",
     signingKey: "",
@@ -144,7 +153,7 @@ export const defaultConfig: Config = deepFreeze({
   cacheRedis: { type: "node", url: "", nodes: [], sentinelName: "", keyPrefix: "bookstore:", connectTimeoutMs: 1000, commandTimeoutMs: 500 },
   cache: { expiry: 3600, notFoundExpiry: 60, maxEntries: 10_000 },
   log: { level: "info" },
-  loginLimits: { maxFailuresPerUser: 5, maxAttemptsPerAddress: 100, windowSeconds: 900 },
+  loginLimits: { maxFailuresPerUser: 5, maxAttemptsPerAddress: 100, slowdownAfter: 10, maxDelaySeconds: 60, windowSeconds: 900 },
   trustedProxies: [],
   cors: { allowedOrigins: [] },
   tls: { certFile: "", keyFile: "" },
@@ -170,6 +179,7 @@ const schema = {
     Audience: ["auth.audience", "string"],
     ClockTolerance: ["auth.clockTolerance", "tolerance"],
     RevocationFailOpen: ["auth.revocationFailOpen", "boolean"],
+    MaxRevocations: ["auth.maxRevocations", "entries"],
     Algorithm: ["auth.algorithm", "algorithm"],
     SigningKeyFile: ["auth.signingKeyFile", "string"],
     SigningKey: ["auth.signingKey", "string"],
@@ -205,6 +215,8 @@ const schema = {
   LoginLimits: {
     MaxFailuresPerUser: ["loginLimits.maxFailuresPerUser", "limit"],
     MaxAttemptsPerAddress: ["loginLimits.maxAttemptsPerAddress", "limit"],
+    SlowdownAfter: ["loginLimits.slowdownAfter", "limit"],
+    MaxDelay: ["loginLimits.maxDelaySeconds", "seconds"],
     Window: ["loginLimits.windowSeconds", "seconds"],
   },
   TrustedProxies: ["trustedProxies", "cidrs"],

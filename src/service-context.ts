@@ -1,15 +1,17 @@
 import { loadKeyRing } from "./auth/key-config.js";
-import { createPasswordHasher, type PasswordHasher } from "./auth/password.js";
+import { createPasswordHasher, type Argon2Params, type PasswordHasher } from "./auth/password.js";
 import { createTokenService, type TokenService } from "./auth/tokens.js";
 import { withVerifiedTokenCache } from "./auth/verified-token-cache.js";
 import { epochSeconds, systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { isUnavailableError } from "./errors.js";
 import { join } from "node:path";
-import { createLoginLimiter, createMemoryCounterStore, createRedisCounterStore, failOpen, type CounterStore, type LoginLimiter } from "./auth/login-limiter.js";
+import { createLoginLimiter, createMemoryCounterStore, createRedisCounterStore, withFallback, type CounterStore, type LoginLimiter } from "./auth/login-limiter.js";
 import type { Cache } from "./cache/cache.js";
 import type { RedisClient } from "./cache/redis-client.js";
-import { createMemoryRevocationStore, createRedisRevocationStore, type RevocationStore } from "./auth/revocations.js";
+import { createRevocationMirror, type RevocableClaims } from "./auth/revocations.js";
+import { createAuthEventLog } from "./events/auth-event-log.js";
+import { createAuthEvents, type AuthEvents } from "./events/auth-events.js";
 import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
 import { createRedisCache } from "./cache/redis-cache.js";
 import { createResilientCache } from "./cache/resilient-cache.js";
@@ -39,7 +41,7 @@ export interface ServiceContext {
   /** The serving-path cache: misses, never throws, while its backend is down. */
   readonly cache: Cache;
   readonly metrics: Metrics;
-  /** Brute-force limits for Login (skipped, with a warning, while their store is down). */
+  /** Brute-force limits for Login (in-process, per instance, while Redis is down). */
   readonly limiter: LoginLimiter;
   /** The Redis client when CacheRedis.Url is set: shared state for every instance. */
   readonly redis: RedisClient | undefined;
@@ -47,8 +49,11 @@ export interface ServiceContext {
   readonly books: BookStore;
   readonly passwords: PasswordHasher;
   readonly tokens: TokenService;
-  /** Revoked access tokens and sessions (logout): Redis when configured, else in-process. */
-  readonly revocations: RevocationStore;
+  /**
+   * Revoked access tokens, sessions and users, mirrored in this process from the database's
+   * `auth_event` log (checked per call without a round trip), and how to add to them.
+   */
+  readonly revocations: Revocations;
   /** Refresh sessions: started by Login, rotated by Refresh, ended by Logout. */
   readonly sessions: Sessions;
   /** Readiness: the database answering, and not shutting down. */
@@ -57,14 +62,24 @@ export interface ServiceContext {
   close(): Promise<void>;
 }
 
+/** The revocations as the serving path sees them: checked in memory, written through the log. */
+export interface Revocations {
+  isRevoked(claims: RevocableClaims): boolean;
+  /** False until the log has been read once: then nothing is known, and checks fail closed. */
+  readonly synced: boolean;
+  /** Live revocations held. */
+  readonly size: number;
+  publish: AuthEvents["publish"];
+}
+
 /** Seams for tests and tools; production passes none. */
 export interface ServiceContextOptions {
   logger?: Logger;
   clock?: Clock;
   /** Run pending migrations; defaults to `Database.AutoMigrate`. */
   migrate?: boolean;
-  /** log2 of scrypt's N for new hashes (default 15); tests lower it. */
-  passwordCost?: number;
+  /** argon2id's parameters for new hashes (default: OWASP's m=19 MiB, t=2, p=1); tests lower them. */
+  passwordCost?: Argon2Params;
   /** Called with each SQL statement run; tests count database round trips with it. */
   onQuery?: (sql: string) => void;
   /** How often readiness checks the database, in milliseconds (default 2000). */
@@ -72,12 +87,16 @@ export interface ServiceContextOptions {
   metrics?: Metrics;
   /** Whether this process issues tokens (serves UserService); a verifier alone may use a JWKS URL only. */
   signs?: boolean;
+  /** How often the auth event log is read, in milliseconds (default: 100 on SQLite, 1000 on MySQL). */
+  authEventsIntervalMs?: number;
 }
 
 /** The part of the context that maintenance commands (`migrate`, `user add`) need: no keys. */
 export type StorageContext = Omit<ServiceContext, "tokens" | "health" | "revocations" | "sessions"> & {
   /** Refresh sessions in the database (maintenance ends them on a password change). */
   readonly sessionStore: SessionStore;
+  /** Revocations and unlocks for every instance (maintenance writes them; servers also read them). */
+  readonly events: AuthEvents;
 };
 
 /**
@@ -114,7 +133,9 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     redisClient = redis.client;
     if (!(await redis.connected)) logger.warn("cache (Redis) unreachable at start-up; serving from the database until it answers");
     backend = redis;
-    counters = createRedisCounterStore(redis.client);
+    counters = withFallback(createRedisCounterStore(redis.client), createMemoryCounterStore(clock), (code) =>
+      logger.warn({ code }, "login limits store (Redis) unavailable; each instance limits on its own until it answers"),
+    );
   } else {
     counters = createMemoryCounterStore(clock);
     backend = createMemoryCache({
@@ -131,6 +152,14 @@ export async function openStorage(config: Config, options: ServiceContextOptions
   // better-sqlite3 answers synchronously: a deadline (a timer per call) only helps a network database
   const bounded = <T extends object>(store: T): T =>
     database.dialect === "mysql" ? withDeadline(store, dbConfig.queryTimeoutMs) : store;
+  const events = createAuthEvents({
+    log: bounded(createAuthEventLog(database.db)),
+    clock,
+    logger,
+    intervalMs: options.authEventsIntervalMs ?? (database.dialect === "sqlite" ? 100 : 1000),
+    redis: redisClient,
+    channelPrefix: cacheRedis.keyPrefix,
+  });
   let closed: Promise<void> | undefined;
   return {
     config,
@@ -140,26 +169,20 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     cache,
     metrics,
     redis: redisClient,
-    limiter: failOpen(createLoginLimiter(counters, config.loginLimits), (code) =>
-      logger.warn({ code }, "login limits unavailable; not enforced until their store answers"),
-    ),
+    limiter: createLoginLimiter(counters, config.loginLimits),
     users: createCachedUserStore(bounded(createUserStore(database.db)), cache, {
       ...cacheConfig,
       onLookup: metrics.cacheLookup,
     }),
     books: createCachedBookStore(bounded(createBookStore(database.db)), catalogCache, { ...cacheConfig, onLookup: metrics.bookCacheLookup }),
     sessionStore: bounded(createSessionStore(database.db)),
-    passwords: createPasswordHasher({ cost: options.passwordCost }),
+    events,
+    passwords: createPasswordHasher({ params: options.passwordCost }),
     close() {
-      closed ??= Promise.all([cache.close(), database.close()]).then(() => undefined);
+      closed ??= events.close().then(() => Promise.all([cache.close(), database.close()])).then(() => undefined);
       return closed;
     },
   };
-}
-
-/** The revocation store: Redis when configured (shared by every instance), else this process. */
-export function revocationStoreOf(storage: Pick<StorageContext, "redis" | "clock">): RevocationStore {
-  return storage.redis ? createRedisRevocationStore(storage.redis) : createMemoryRevocationStore(storage.clock);
 }
 
 /** host:port of a data source, for messages; never the credentials. */
@@ -180,8 +203,9 @@ export async function createServiceContext(config: Config, options: ServiceConte
   const clock = options.clock ?? systemClock;
   const logger = options.logger ?? createLogger({ name: config.name, level: config.log.level });
   const { auth } = config;
+  const ring = await loadKeyRing(config, { signs: options.signs ?? true, clock, logger });
   const service = await createTokenService({
-    ...(await loadKeyRing(config, { signs: options.signs ?? true, clock, logger })),
+    ...ring,
     accessExpire: auth.accessExpire,
     refreshExpire: auth.refreshExpire,
     clock,
@@ -200,7 +224,23 @@ export async function createServiceContext(config: Config, options: ServiceConte
     intervalMs: options.healthIntervalMs ?? 2000,
     logger: storage.logger,
   });
-  const revocations = revocationStoreOf(storage);
+  const mirror = createRevocationMirror(clock);
+  storage.events.onEvent((e) => {
+    if (e.kind === "unlock") void storage.limiter.unlock(e.subject);
+    else mirror.apply(e);
+  });
+  if (!(await storage.events.start())) logger.warn("revocations not loaded: authenticated calls are unavailable until the database answers");
+  const sweeping = setInterval(() => mirror.sweep(), 60_000).unref();
+  const revocations: Revocations = {
+    isRevoked: mirror.isRevoked,
+    get synced() {
+      return storage.events.synced;
+    },
+    get size() {
+      return mirror.size;
+    },
+    publish: storage.events.publish,
+  };
   const sessions = createSessions({
     store: storage.sessionStore,
     cache: storage.cache,
@@ -209,13 +249,14 @@ export async function createServiceContext(config: Config, options: ServiceConte
     revocations,
     clock,
     accessExpire: auth.accessExpire,
+    maxRevocations: auth.maxRevocations,
     logger,
   });
   // expired refresh tokens go away hourly (and once soon after start), on whichever instance
   const prune = () =>
-    storage.sessionStore.prune(epochSeconds(clock)).then(
-      (n) => n > 0 && logger.info({ tokens: n }, "expired refresh tokens deleted"),
-      (err) => logger.warn({ code: (err as { code?: unknown })?.code }, "could not delete expired refresh tokens"),
+    Promise.all([storage.sessionStore.prune(epochSeconds(clock)), storage.events.prune()]).then(
+      ([n, e]) => (n > 0 || e > 0) && logger.info({ tokens: n, authEvents: e }, "expired refresh tokens and auth events deleted"),
+      (err) => logger.warn({ code: (err as { code?: unknown })?.code }, "could not delete expired refresh tokens or auth events"),
     );
   const firstPrune = setTimeout(prune, 10_000).unref();
   const pruning = setInterval(prune, 3600_000).unref();
@@ -228,6 +269,8 @@ export async function createServiceContext(config: Config, options: ServiceConte
     close() {
       clearTimeout(firstPrune);
       clearInterval(pruning);
+      clearInterval(sweeping);
+      ring.remoteKeys?.close?.();
       health.close();
       return storage.close();
     },

@@ -39,7 +39,7 @@ export async function resetDatabase(dataSource: string): Promise<void> {
   if (!dataSource.startsWith("mysql:")) return;
   const { db, close } = openDatabase(dataSource);
   try {
-    for (const table of ["user", "book", "refresh_token", "refresh_session", "kysely_migration", "kysely_migration_lock"]) {
+    for (const table of ["user", "book", "refresh_token", "refresh_session", "auth_event", "kysely_migration", "kysely_migration_lock"]) {
       await sql`drop table if exists ${sql.table(table)}`.execute(db);
     }
   } finally {
@@ -86,8 +86,8 @@ export function testConfig(
   };
 }
 
-/** Fast scrypt for tests (log2 N = 10); production uses 15. */
-export const testPasswordCost = 10;
+/** Fast argon2id for tests (256 KiB, one pass); production uses OWASP's 19 MiB, two passes. */
+export const testPasswordCost = { memoryKiB: 256, timeCost: 1, parallelism: 1 };
 
 /** Starts the whole app on loopback ports chosen by the OS. */
 export async function startTestApp(

@@ -172,31 +172,73 @@ describe("a search service that knows only the user service's JWKS URL", () => {
     }
   });
 
-  test("a forged kid is refused and cannot make the verifier hammer the JWKS host", async () => {
+  test("forged kids cannot hammer the JWKS host, do not delay a freshly rotated kid, and are logged unknown_key; a key dropped from the JWKS stops verifying within JwksMaxAge", async () => {
     let fetches = 0;
-    const user = await startTestApp(userConfig, { only: "user" });
+    let upstream = `http://127.0.0.1:0`;
     const { createServer } = await import("node:http");
     const counter = createServer((req, res) => {
       fetches++;
-      void fetch(`${user.userUrl}${req.url}`).then(async (r) => res.end(await r.text()));
+      void fetch(`${upstream}${req.url}`).then(
+        async (r) => res.end(await r.text()),
+        () => res.writeHead(502).end(),
+      );
     });
     await new Promise<void>((r) => counter.listen(0, "127.0.0.1", r));
     const port = (counter.address() as { port: number }).port;
+    const keyC = await generateKeyFiles("ES256", join(dir.path, "keys-jwks"));
+    const start = async (config: Config) => {
+      const app = await startTestApp(config, { only: "user" });
+      upstream = app.userUrl;
+      return app;
+    };
+    const withA = withAuth(userConfig, { algorithm: "ES256", signingKeyFile: keyA.privateKeyFile });
+    let user = await start(withA);
+    const { logger, lines } = memoryLogger();
     const verifier = await startTestApp(
-      withAuth(testConfig(dir.path, { dataSource: `sqlite:${join(dir.path, "jwks-forged.db")}` }), { accessSecret: "", jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, jwksCooldown: 60 }),
-      { only: "search" },
+      withAuth(testConfig(dir.path, { dataSource: `sqlite:${join(dir.path, "jwks-forged.db")}` }), {
+        accessSecret: "",
+        jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        jwksCooldown: 60,
+        jwksMaxAge: 2,
+      }),
+      { only: "search", logger },
     );
     try {
-      const { accessToken } = await login(user.userUrl);
-      assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(accessToken))), "ok");
+      const tokenA = (await login(user.userUrl)).accessToken;
+      assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenA))), "ok");
+      const before = fetches;
       const other = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
       const otherKey = await importPKCS8(other.privateKey.export({ format: "pem", type: "pkcs8" }).toString(), "ES256");
       const now = Math.floor(Date.now() / 1000);
-      for (let i = 0; i < 20; i++) {
-        const forged = await new SignJWT({ userId: 1, iat: now, exp: now + 60 }).setProtectedHeader({ alg: "ES256", kid: `forged-${i}` }).sign(otherKey);
-        assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(forged))), "Unauthenticated");
+      const forged = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => new SignJWT({ userId: 1, iat: now, exp: now + 60 }).setProtectedHeader({ alg: "ES256", kid: `forged-${i}` }).sign(otherKey)),
+      );
+      const refusals = await Promise.all(forged.map((t) => code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(t)))));
+      assert.deepEqual(new Set(refusals), new Set(["Unauthenticated"]));
+      assert.ok(fetches - before <= 2, `20 forged kids at once: ${fetches - before} fetches (they share one)`);
+      const afterForged = fetches;
+      for (const t of forged) assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(t))), "Unauthenticated");
+      assert.equal(fetches, afterForged, "a kid already refetched within the cool-down causes no fetch");
+      assert.ok(lines.some((l) => /"reason":"unknown_key"/.test(l)), "an unknown kid is logged as unknown_key");
+      assert.ok(!lines.some((l) => /"reason":"bad_signature"/.test(l)));
+
+      // rotate to C right after the forged ones: the new kid is fetched at once, not after the cool-down
+      await user.close();
+      user = await start(withAuth(userConfig, { algorithm: "ES256", signingKeyFile: keyC.privateKeyFile, verifyKeyFiles: [keyA.publicKeyFile] }));
+      const tokenC = (await login(user.userUrl)).accessToken;
+      assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenC))), "ok");
+
+      // drop A from the JWKS: A's token (verified and cached above) is refused within JwksMaxAge
+      await user.close();
+      user = await start(withAuth(userConfig, { algorithm: "ES256", signingKeyFile: keyC.privateKeyFile }));
+      const deadline = Date.now() + 4000;
+      let last = "ok";
+      while (last === "ok" && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        last = await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenA)));
       }
-      assert.equal(fetches, 1, "one fetch at start-up; forged kids wait for the cool-down");
+      assert.equal(last, "Unauthenticated", "a key gone from the JWKS stops verifying, cached tokens included");
+      assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenC))), "ok");
     } finally {
       await verifier.close();
       await user.close();

@@ -27,7 +27,7 @@ for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
   describe(`login brute-force limits (${store})`, () => {
     const prefix = testKeyPrefix();
     const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/limits-${store}.db`, redisUrl: store === "redis" ? redisUrl : "", keyPrefix: prefix });
-    const config: Config = { ...base, loginLimits: { maxFailuresPerUser: 3, maxAttemptsPerAddress: 25, windowSeconds: 60 } };
+    const config: Config = { ...base, loginLimits: { maxFailuresPerUser: 3, maxAttemptsPerAddress: 25, slowdownAfter: 100, maxDelaySeconds: 60, windowSeconds: 60 } };
     const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
     before(async () => {
       if (store === "redis") await checkRedis(redisUrl!);
@@ -72,7 +72,7 @@ for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
 
 describe("client addresses behind a trusted proxy (X-Forwarded-For)", () => {
   const base = testConfig(dir.path, { dataSource: `sqlite:${dir.path}/limits-proxy.db` });
-  const limits = { maxFailuresPerUser: 100, maxAttemptsPerAddress: 3, windowSeconds: 60 };
+  const limits = { maxFailuresPerUser: 100, maxAttemptsPerAddress: 3, slowdownAfter: 1000, maxDelaySeconds: 60, windowSeconds: 60 };
   const behindProxy: Config = { ...base, loginLimits: limits, trustedProxies: ["127.0.0.1", "::1", "10.0.0.0/8"] };
   const direct: Config = { ...base, loginLimits: limits };
   const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];

@@ -4,7 +4,7 @@ import { AppError, toConnectError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { claimsKey } from "./context.js";
 import type { MethodAuth } from "./policy.js";
-import type { RevocationStore } from "./revocations.js";
+import type { RevocableClaims } from "./revocations.js";
 
 /** A method missing from the table is treated as needing a token. */
 const failClosed: MethodAuth = { policy: "required", roles: [] };
@@ -38,25 +38,19 @@ export function createAuthInterceptor(options: {
   onReject?: (reason: TokenError["reason"]) => void;
   /** Told of each call refused for missing roles. */
   onDenied?: () => void;
-  /** Revoked tokens (logout); checked after every successful verification. */
-  revocations?: RevocationStore;
-  /** When the revocation store cannot be reached: false (default) answers `unavailable`. */
+  /**
+   * Revoked tokens, held in this process (no round trip per call); checked after every
+   * successful verification. Until `synced`, nothing is known about revocations.
+   */
+  revocations?: { isRevoked(claims: RevocableClaims): boolean; readonly synced: boolean };
+  /** While the revocations have never been loaded: false (default) answers `unavailable`. */
   revocationFailOpen?: boolean;
 }): Interceptor {
   const { policies, tokens, logger, onReject, onDenied, revocations, revocationFailOpen } = options;
-  let warnedStoreDown = false;
-  const isRevoked = async (jti: string | undefined, sid: string | undefined): Promise<boolean> => {
-    if (revocations === undefined || (jti === undefined && sid === undefined)) return false;
-    try {
-      const revoked = await revocations.isRevoked(jti, sid);
-      warnedStoreDown = false;
-      return revoked;
-    } catch (err) {
-      if (!warnedStoreDown) logger.warn({ code: (err as { code?: unknown })?.code, failOpen: revocationFailOpen === true }, "revocation store unavailable");
-      warnedStoreDown = true;
-      if (revocationFailOpen) return false;
-      throw new AppError("unavailable", undefined, { cause: err });
-    }
+  const isRevoked = (claims: RevocableClaims): boolean => {
+    if (revocations === undefined) return false;
+    if (!revocations.synced && !revocationFailOpen) throw new AppError("unavailable", "revocations not loaded yet");
+    return revocations.isRevoked(claims);
   };
   return (next) => async (req) => {
     const auth = policies.get(req.method) ?? failClosed;
@@ -67,7 +61,7 @@ export function createAuthInterceptor(options: {
     try {
       token = tokenFromHeader(header);
       const claims = await tokens.verify(token);
-      if (await isRevoked(claims.jti, claims.sid)) throw new TokenError("revoked");
+      if (isRevoked(claims)) throw new TokenError("revoked");
       req.contextValues.set(claimsKey, claims);
       const missing = auth.roles.filter((r) => !claims.roles.includes(r));
       if (missing.length > 0) {

@@ -8,6 +8,10 @@ export interface KeySet {
    * known), or, for a token without a `kid` (as go-zero issues), every key of the algorithm.
    */
   candidates(kid: string | undefined, alg: string): readonly VerificationKey[] | Promise<readonly VerificationKey[]>;
+  /** Changes whenever the keys do (a fixed ring never changes). */
+  version?(): number;
+  /** Stops background work (a remote set's refetch timer). */
+  close?(): void;
 }
 
 /** A fixed ring of keys: the current key first, then the previous ones not yet retired. */
@@ -24,6 +28,7 @@ export function localKeySet(keys: readonly VerificationKey[]): KeySet & { public
 /** Tries each set in order; the first that knows a key answers. */
 export function firstKnowing(sets: readonly KeySet[]): KeySet {
   return {
+    version: () => sets.reduce((sum, s) => sum + (s.version?.() ?? 0), 0),
     async candidates(kid, alg) {
       for (const set of sets) {
         const found = await set.candidates(kid, alg);

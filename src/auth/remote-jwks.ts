@@ -13,37 +13,49 @@ export interface RemoteKeySetOptions {
   logger: Logger;
   /** Time a fetch may take, in milliseconds. */
   timeoutMs: number;
-  /** Least time between two fetches caused by unknown `kid`s (or failures), in milliseconds. */
+  /** Least time between two refetches for the same unknown `kid` (and between retries after a failure), in milliseconds. */
   cooldownMs: number;
-  /** Age after which the keys are refetched in the background while still being served. */
+  /** Age after which the keys are refetched; a key dropped from the JWKS stops verifying by then. */
   maxAgeMs: number;
+  /** Least time between any two fetches, in milliseconds (default: 1000, or the cool-down if shorter). */
+  minIntervalMs?: number;
 }
 
 /** Largest JWKS document read, in bytes, and most keys taken from it. */
 const maxBytes = 64 * 1024;
 const maxKeys = 32;
+/** Unknown kids remembered for the per-kid cool-down (the oldest forgotten first). */
+const maxRememberedKids = 1024;
 
 /**
  * Verification keys fetched from a JWKS URL (the user service's `/.well-known/jwks.json`), so
- * a verifier needs no secret. Fetched with a timeout and cached; a token naming an unknown
- * `kid` causes a refetch at most once per cool-down (so forged `kid`s cannot make it hammer the
- * host); keys older than `maxAgeMs` are refreshed in the background while still in use; when
- * the host is down the cached keys keep serving. Until a first fetch succeeds, verification
- * fails with `unavailable` (not the caller's fault, and worth a retry).
+ * a verifier needs no secret. Fetched with a timeout and cached. A token naming an unknown
+ * `kid` causes a refetch unless that same `kid` caused one within the cool-down, and all
+ * fetches are at least `minIntervalMs` apart (a request waits for the next one rather than
+ * being refused), so forged `kid`s cannot make it hammer the host while a freshly rotated key
+ * is picked up within a second. Keys are refetched every `maxAgeMs`, so a key removed from the
+ * JWKS stops verifying by then; when the host is down the cached keys keep serving. Until a
+ * first fetch succeeds, verification fails with `unavailable` (not the caller's fault, and
+ * worth a retry). `version` changes whenever the set of keys does.
  */
-export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { ready(): Promise<boolean> } {
+export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { ready(): Promise<boolean>; version(): number; close(): void } {
   const { url, clock, logger, timeoutMs, cooldownMs, maxAgeMs } = options;
+  const minIntervalMs = options.minIntervalMs ?? Math.min(1000, cooldownMs);
   let keys: readonly VerificationKey[] | undefined;
-  let fetchedAt = 0;
+  let version = 0;
+  let fetchedAt = -Infinity;
   let attemptedAt = -Infinity;
   let inflight: Promise<void> | undefined;
   let failing = false;
+  const triedKids = new Map<string, number>();
 
-  const refresh = (): Promise<void> => {
+  const fetchNow = (): Promise<void> => {
     inflight ??= (async () => {
       attemptedAt = clock.now();
       try {
-        keys = await fetchKeys(url, timeoutMs);
+        const next = await fetchKeys(url, timeoutMs);
+        if (keys === undefined || !sameKeys(keys, next)) version++;
+        keys = next;
         fetchedAt = clock.now();
         if (failing) logger.info({ keys: keys.length }, "JWKS reachable again");
         failing = false;
@@ -58,29 +70,55 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { rea
     })();
     return inflight;
   };
-  const coolingDown = () => clock.now() - attemptedAt < cooldownMs;
+  /** The next fetch, no sooner than `minIntervalMs` after the last one (callers share it). */
+  let scheduled: Promise<void> | undefined;
+  const nextFetch = (): Promise<void> => {
+    if (inflight) return inflight;
+    const wait = attemptedAt + minIntervalMs - clock.now();
+    if (wait <= 0) return fetchNow();
+    scheduled ??= new Promise<void>((r) => setTimeout(r, wait).unref()).then(fetchNow).finally(() => (scheduled = undefined));
+    return scheduled;
+  };
+  /** Whether an unknown `kid` may cause a fetch: not if it caused one within the cool-down. */
+  const mayFetchFor = (kid: string) => {
+    const last = triedKids.get(kid);
+    if (last !== undefined && clock.now() - last < cooldownMs) return false;
+    triedKids.delete(kid);
+    triedKids.set(kid, clock.now());
+    if (triedKids.size > maxRememberedKids) triedKids.delete(triedKids.keys().next().value!);
+    return true;
+  };
+  const timer = setInterval(() => void fetchNow(), Math.max(maxAgeMs, 1000)).unref();
 
   return {
     async ready() {
-      if (keys === undefined) await refresh();
+      if (keys === undefined) await fetchNow();
       return keys !== undefined;
     },
+    version: () => version,
+    close: () => clearInterval(timer),
     async candidates(kid, alg) {
       if (keys === undefined) {
-        if (!coolingDown() || inflight) await refresh();
+        if (clock.now() - attemptedAt >= cooldownMs || inflight) await nextFetch();
         if (keys === undefined) throw new AppError("unavailable", "the signing keys cannot be fetched");
-      } else if (clock.now() - fetchedAt > maxAgeMs && !coolingDown()) {
-        void refresh();
+      } else if (clock.now() - fetchedAt > maxAgeMs && !failing) {
+        // the interval timer refetches; this covers a timer delayed by a busy process (while the
+        // host is down, the cached keys serve without waiting)
+        await nextFetch();
       }
       const pick = () => (kid !== undefined ? keys!.filter((k) => k.kid === kid) : keys!.filter((k) => k.alg === alg));
       let found = pick();
-      if (found.length === 0 && kid !== undefined && !coolingDown()) {
-        await refresh();
+      if (found.length === 0 && kid !== undefined && mayFetchFor(kid)) {
+        await nextFetch();
         found = pick();
       }
       return found;
     },
   };
+}
+
+function sameKeys(a: readonly VerificationKey[], b: readonly VerificationKey[]): boolean {
+  return a.length === b.length && a.every((k, i) => k.kid === b[i]!.kid && k.alg === b[i]!.alg && JSON.stringify(k.jwk) === JSON.stringify(b[i]!.jwk));
 }
 
 async function fetchKeys(url: string, timeoutMs: number): Promise<VerificationKey[]> {

@@ -1,73 +1,105 @@
-import type { RedisClient } from "../cache/redis-client.js";
 import type { Clock } from "../clock.js";
 
 /**
- * Revoked access tokens, by `jti`, and revoked sessions, by `sid` (every access token issued
- * in the session), each kept until nothing it covers can still be valid.
+ * One revocation: an access token by `jti`, a session by `sid`, or every token of a user issued
+ * before `notBefore` (a password change, a deleted user). Pointless after `expiresAt`, when
+ * nothing it covers can still be valid. Times are seconds since the Unix epoch.
  */
-export interface RevocationStore {
-  revoke(jti: string, exp: number): Promise<void>;
-  /** Revokes every access token carrying `sid`, until `until` (epoch seconds). */
-  revokeSession(sid: string, until: number): Promise<void>;
-  /** Whether the token (by jti) or its session (by sid) is revoked. */
-  isRevoked(jti: string | undefined, sid?: string): Promise<boolean>;
+export interface Revocation {
+  readonly kind: "jti" | "sid" | "user";
+  readonly subject: string;
+  /** For `user`: tokens with `iat` before this are void. 0 otherwise. */
+  readonly notBefore: number;
+  readonly expiresAt: number;
 }
 
-const jtiKey = (jti: string) => `revoked:jti:${jti}`;
-const sidKey = (sid: string) => `revoked:sid:${sid}`;
-
-function keysOf(jti: string | undefined, sid: string | undefined): string[] {
-  const keys: string[] = [];
-  if (jti !== undefined) keys.push(jtiKey(jti));
-  if (sid !== undefined) keys.push(sidKey(sid));
-  return keys;
+/** The claims a revocation check looks at. */
+export interface RevocableClaims {
+  readonly userId: number;
+  readonly iat: number | undefined;
+  readonly jti: string | undefined;
+  readonly sid: string | undefined;
 }
 
-/** Revocations in Redis, seen at once by every instance sharing it (the keys checked in parallel). */
-export function createRedisRevocationStore(client: RedisClient): RevocationStore {
+/**
+ * The live revocations held in this process: checked on every call without a round trip, kept
+ * current by whatever feeds {@link RevocationMirror.apply} (see `auth-events.ts`).
+ */
+export interface RevocationMirror {
+  /** Adds a revocation (idempotent; a later `user` cut-off only ever moves forward). */
+  apply(revocation: Revocation): void;
+  /** Whether the token is revoked: by `jti`, by `sid`, or by its user's cut-off. */
+  isRevoked(claims: RevocableClaims): boolean;
+  /** Live entries held (expired ones are dropped by {@link sweep}). */
+  readonly size: number;
+  /** Drops the entries that have expired. */
+  sweep(): void;
+}
+
+/** Creates an empty mirror. */
+export function createRevocationMirror(clock: Clock): RevocationMirror {
+  // jti and sid share one map under distinct prefixes; users have their own (a cut-off, not a flag)
+  const tokens = new Map<string, number>();
+  const users = new Map<number, { notBefore: number; expiresAt: number }>();
+  const now = () => clock.now() / 1000;
+  const live = (expiresAt: number | undefined) => expiresAt !== undefined && expiresAt > now();
   return {
-    async revoke(jti, exp) {
-      await client.set(jtiKey(jti), "1", "EXAT", exp);
+    apply(r) {
+      if (r.kind === "user") {
+        const id = Number(r.subject);
+        if (!Number.isSafeInteger(id)) return;
+        const old = users.get(id);
+        users.set(id, {
+          notBefore: Math.max(old?.notBefore ?? 0, r.notBefore),
+          expiresAt: Math.max(old?.expiresAt ?? 0, r.expiresAt),
+        });
+        return;
+      }
+      const key = `${r.kind}:${r.subject}`;
+      tokens.set(key, Math.max(tokens.get(key) ?? 0, r.expiresAt));
     },
-    async revokeSession(sid, until) {
-      await client.set(sidKey(sid), "1", "EXAT", until);
+    isRevoked({ userId, iat, jti, sid }) {
+      if (jti !== undefined && live(tokens.get(`jti:${jti}`))) return true;
+      if (sid !== undefined && live(tokens.get(`sid:${sid}`))) return true;
+      const cut = users.get(userId);
+      // a token without iat cannot show it came after the cut-off
+      return cut !== undefined && live(cut.expiresAt) && (iat === undefined || iat < cut.notBefore);
     },
-    async isRevoked(jti, sid) {
-      // one EXISTS per key: on a Cluster the two keys may live in different slots
-      const found = await Promise.all(keysOf(jti, sid).map((k) => client.exists(k)));
-      return found.some((n) => n > 0);
+    get size() {
+      return tokens.size + users.size;
+    },
+    sweep() {
+      const t = now();
+      for (const [k, e] of tokens) if (e <= t) tokens.delete(k);
+      for (const [k, e] of users) if (e.expiresAt <= t) users.delete(k);
     },
   };
 }
 
-/** Revocations in this process (the embedded default: one instance). */
-export function createMemoryRevocationStore(clock: Clock, maxEntries = 1_000_000): RevocationStore {
-  const revoked = new Map<string, number>();
-  const add = (key: string, until: number) => {
-    revoked.set(key, until);
-    if (revoked.size > maxEntries) {
-      const now = clock.now() / 1000;
-      for (const [k, e] of revoked) if (e <= now) revoked.delete(k);
-    }
-  };
-  const has = (key: string) => {
-    const until = revoked.get(key);
-    if (until === undefined) return false;
-    if (until <= clock.now() / 1000) {
-      revoked.delete(key);
-      return false;
-    }
-    return true;
-  };
-  return {
-    async revoke(jti, exp) {
-      add(jtiKey(jti), exp);
-    },
-    async revokeSession(sid, until) {
-      add(sidKey(sid), until);
-    },
-    async isRevoked(jti, sid) {
-      return keysOf(jti, sid).some(has);
-    },
-  };
-}
+/** Seconds a session or user revocation outlasts the longest access token it covers. */
+const margin = 60;
+
+/** Revokes one access token until it expires. */
+export const tokenRevocation = (jti: string, exp: number): Revocation => ({ kind: "jti", subject: jti, notBefore: 0, expiresAt: exp });
+
+/** Revokes every access token of a session issued up to `now`. */
+export const sessionRevocation = (sid: string, now: number, accessExpire: number): Revocation => ({
+  kind: "sid",
+  subject: sid,
+  notBefore: 0,
+  expiresAt: now + accessExpire + margin,
+});
+
+/** Revokes every access token of a user issued before `now` (a password change). */
+export const userRevocation = (userId: number, now: number, accessExpire: number): Revocation => ({
+  kind: "user",
+  subject: String(userId),
+  notBefore: now,
+  expiresAt: now + accessExpire + margin,
+});
+
+/** Revokes every access token a user holds (the user was deleted and can get no new one). */
+export const deletedUserRevocation = (userId: number, now: number, accessExpire: number): Revocation => {
+  const until = now + accessExpire + margin;
+  return { kind: "user", subject: String(userId), notBefore: until, expiresAt: until };
+};

@@ -33,6 +33,7 @@ export type TokenRejection =
   | "expired"
   | "not_yet_valid"
   | "bad_claims"
+  | "unknown_key"
   | "revoked";
 
 /** A refused token, with the reason for the log. Its message never carries token or claims. */
@@ -76,6 +77,8 @@ export interface TokenService {
   verifyRefresh(token: string): Promise<RefreshClaims>;
   /** The public keys of the ring as JWKs (none for HS256 secrets), for `/.well-known/jwks.json`. */
   publicJwks(): JWK[];
+  /** Changes whenever the verification keys do (a remote JWKS rotated or dropped one). */
+  keysVersion(): number;
 }
 
 /** Default leeway for clock skew between issuer and verifier, in seconds (at most 60). */
@@ -181,9 +184,11 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     // no critical extension is understood here (RFC 7515 section 4.1.11), nor unencoded payloads
     if (Object.hasOwn(header, "crit") || Object.hasOwn(header, "b64")) throw new TokenError("malformed");
     const found = keys.candidates(kid, alg);
-    const candidates = (Array.isArray(found) ? found : await found).filter((k) => k.alg === alg);
-    // no key of this kid, or it is another algorithm's: unknown, retired, or confused
-    if (candidates.length === 0) throw new TokenError(kid === undefined ? "bad_algorithm" : "bad_signature");
+    const named = Array.isArray(found) ? found : await found;
+    // no key of this kid (unknown or retired), or the key is another algorithm's (confusion)
+    if (named.length === 0) throw new TokenError(kid === undefined ? "bad_algorithm" : "unknown_key");
+    const candidates = named.filter((k) => k.alg === alg);
+    if (candidates.length === 0) throw new TokenError("bad_algorithm");
     const lastDot = token.lastIndexOf(".");
     const signingInput = token.slice(0, lastDot);
     const signature = Buffer.from(token.slice(lastDot + 1), "base64url");
@@ -222,6 +227,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     },
 
     publicJwks: () => local.publicJwks(),
+    keysVersion: () => keys.version?.() ?? 0,
   };
 }
 

@@ -15,7 +15,8 @@ export const demoCatalog: readonly { name: string; count: number }[] = [
 /**
  * The migrations, frozen in time: they take `Kysely<any>` and never import the live schema.
  * The same steps run on SQLite and MySQL; `dialect` only adds MySQL's table options
- * (utf8mb4, binary collation so `alice` and `Alice` are two users as on SQLite).
+ * (utf8mb4, binary collation so `alice` and `Alice` are two users as on SQLite; NO PAD for
+ * usernames, so `alice ` is not `alice` either).
  */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   const tableOptions = dialect === "mysql" ? sql`engine=InnoDB default charset=utf8mb4 collate=utf8mb4_bin` : sql``;
@@ -89,6 +90,39 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       async down(db: Kysely<any>) {
         await db.schema.dropTable("refresh_token").execute();
         await db.schema.dropTable("refresh_session").execute();
+      },
+    },
+    "0006_create_auth_event": {
+      async up(db: Kysely<any>) {
+        // revocations and account changes, in order: every instance mirrors the live ones in memory
+        await db.schema
+          .createTable("auth_event")
+          .addColumn("id", "integer", (c) => c.primaryKey().autoIncrement())
+          .addColumn("kind", "varchar(8)", (c) => c.notNull())
+          .addColumn("subject", "varchar(128)", (c) => c.notNull())
+          .addColumn("not_before", "bigint", (c) => c.notNull().defaultTo(0))
+          .addColumn("expires_at", "bigint", (c) => c.notNull())
+          .modifyEnd(tableOptions)
+          .execute();
+        await db.schema.createIndex("auth_event_expires").on("auth_event").column("expires_at").execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropTable("auth_event").execute();
+      },
+    },
+    "0007_username_no_pad": {
+      async up(db: Kysely<any>) {
+        // utf8mb4_bin is PAD SPACE: "alice " would find alice. A NO PAD binary collation compares
+        // exactly the string the login limits count (SQLite compares bytes already)
+        if (dialect !== "mysql") return;
+        const { rows } = await sql<{ name: string }>`select collation_name as name from information_schema.collations where collation_name in ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin')`.execute(db);
+        const collation = rows.find((r) => r.name === "utf8mb4_nopad_bin")?.name ?? rows[0]?.name;
+        if (collation === undefined) throw new Error("this MySQL/MariaDB has no NO PAD binary collation (MariaDB >= 10.2 or MySQL >= 8.0 needed)");
+        await sql`alter table ${sql.table("user")} modify ${sql.ref("username")} varchar(64) character set utf8mb4 collate ${sql.raw(collation)} not null`.execute(db);
+      },
+      async down(db: Kysely<any>) {
+        if (dialect !== "mysql") return;
+        await sql`alter table ${sql.table("user")} modify ${sql.ref("username")} varchar(64) character set utf8mb4 collate utf8mb4_bin not null`.execute(db);
       },
     },
     "0003_seed_demo_catalog": {

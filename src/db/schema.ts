@@ -4,7 +4,7 @@ import type { ColumnType, Generated } from "kysely";
 export interface UserTable {
   id: Generated<number>;
   username: string;
-  /** scrypt hash in PHC form; never the password. */
+  /** argon2id (or, from earlier versions, scrypt) hash in PHC form; never the password. */
   password_hash: string;
   name: string;
   gender: string;
@@ -39,10 +39,24 @@ export interface RefreshTokenTable {
   used_at: number | null;
 }
 
+/**
+ * The `auth_event` table: revocations (`jti`, `sid`, `user`: tokens of the user issued before
+ * `not_before`) and account unlocks, in the order they happened; a row is pointless after
+ * `expires_at` (seconds since the Unix epoch).
+ */
+export interface AuthEventTable {
+  id: Generated<number>;
+  kind: string;
+  subject: string;
+  not_before: number;
+  expires_at: number;
+}
+
 /** Table name -> row type, for `Kysely<Database>`. */
 export interface Database {
   user: UserTable;
   book: BookTable;
   refresh_session: RefreshSessionTable;
   refresh_token: RefreshTokenTable;
+  auth_event: AuthEventTable;
 }

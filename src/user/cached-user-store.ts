@@ -95,6 +95,12 @@ export function createCachedUserStore(
       if (row === undefined) throw new AppError("not_found", `no user ${username}`);
       return invalidating([usernameKey(username), idKey(row.id)], () => store.delete(username));
     },
+    async rehashPassword(id, oldHash, newHash) {
+      const done = await store.rehashPassword(id, oldHash, newHash);
+      // a cached row with the old hash still verifies the same password, so a failed clear is harmless
+      if (done) await cache.del(idKey(id)).catch(() => undefined);
+      return done;
+    },
   };
 }
 

@@ -5,7 +5,7 @@ import { AppError, isUnavailableError } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { AccessClaims, TokenService } from "../auth/tokens.js";
 import { TokenError } from "../auth/tokens.js";
-import type { RevocationStore } from "../auth/revocations.js";
+import { sessionRevocation, tokenRevocation, userRevocation, type Revocation } from "../auth/revocations.js";
 import type { RefreshRecord, SessionStore } from "./session-store.js";
 import type { UserRecord, UserStore } from "./user-store.js";
 
@@ -38,6 +38,14 @@ export interface Sessions {
   endAll(userId: number): Promise<number>;
 }
 
+/** Where revocations go: every instance's mirror (see `events/auth-events.ts`). */
+export interface RevocationSink {
+  /** Stores and spreads revocations; throws when they cannot be stored. */
+  publish(...revocations: Revocation[]): Promise<void>;
+  /** Live revocations this process holds. */
+  readonly size: number;
+}
+
 /** `cache:refresh:<sha256>` holds a stored refresh token's record (never the token). */
 export const refreshKey = (hash: string) => `cache:refresh:${hash}`;
 
@@ -49,12 +57,14 @@ export function createSessions(deps: {
   cache: Cache;
   tokens: Pick<TokenService, "issue" | "issueRefresh" | "verifyRefresh">;
   users: Pick<UserStore, "findById">;
-  revocations: RevocationStore;
+  revocations: RevocationSink;
   clock: Clock;
   accessExpire: number;
+  /** Past this many live revocations, a logout ends every session of the user instead of one. */
+  maxRevocations: number;
   logger: Logger;
 }): Sessions {
-  const { store, cache, tokens, users, revocations, clock, accessExpire, logger } = deps;
+  const { store, cache, tokens, users, revocations, clock, accessExpire, maxRevocations, logger } = deps;
 
   const issuePair = async (user: UserRecord, sid: string) => {
     const access = await tokens.issue(user.id, { roles: user.roles, sid });
@@ -73,7 +83,7 @@ export function createSessions(deps: {
     cache.set(refreshKey(hash), JSON.stringify(record), Math.max(1, record.expiresAt - epochSeconds(clock)));
   const revokeSession = async (sid: string, now: number) => {
     await store.revoke(sid, now);
-    await revocations.revokeSession(sid, sessionRevokedUntil(now, accessExpire));
+    await revocations.publish(sessionRevocation(sid, now, accessExpire));
   };
 
   return {
@@ -127,30 +137,36 @@ export function createSessions(deps: {
 
     async end(claims) {
       const now = epochSeconds(clock);
-      if (claims.jti !== undefined) await revocations.revoke(claims.jti, claims.exp);
-      if (claims.sid !== undefined) await revokeSession(claims.sid, now);
+      if (revocations.size >= maxRevocations) {
+        // the mirror is full: one cut-off for the user (all their sessions) keeps it bounded
+        logger.warn({ userId: claims.userId, revocations: revocations.size }, "revocation list full; logout ends every session of the user");
+        await endAllSessions({ store, revocations, clock, accessExpire }, claims.userId);
+        return;
+      }
+      if (claims.sid !== undefined) await store.revoke(claims.sid, now);
+      await revocations.publish(
+        ...(claims.jti !== undefined ? [tokenRevocation(claims.jti, claims.exp)] : []),
+        ...(claims.sid !== undefined ? [sessionRevocation(claims.sid, now, accessExpire)] : []),
+      );
     },
 
     endAll: (userId) => endAllSessions(deps, userId),
   };
 }
 
-/** How long a session's revocation must last: no access token issued in it outlives this. */
-function sessionRevokedUntil(now: number, accessExpire: number): number {
-  return now + accessExpire + 60;
-}
-
 /**
- * Ends every session of a user: in the database (no refresh) and in the revocation store (no
- * access token issued in them). For maintenance commands, which hold no signing key.
+ * Ends every session of a user and every access token issued to them so far: the sessions in
+ * the database (no refresh), a cut-off for the user's tokens (covering those without a session)
+ * and each session by `sid` (tokens of the current second, which the cut-off cannot tell apart).
+ * For maintenance commands too, which hold no signing key.
  */
 export async function endAllSessions(
-  deps: { store: Pick<SessionStore, "revokeUser">; revocations: RevocationStore; clock: Clock; accessExpire: number },
+  deps: { store: Pick<SessionStore, "revokeUser">; revocations: Pick<RevocationSink, "publish">; clock: Clock; accessExpire: number },
   userId: number,
 ): Promise<number> {
   const now = epochSeconds(deps.clock);
   const sids = await deps.store.revokeUser(userId, now);
-  for (const sid of sids) await deps.revocations.revokeSession(sid, sessionRevokedUntil(now, deps.accessExpire));
+  await deps.revocations.publish(userRevocation(userId, now, deps.accessExpire), ...sids.map((sid) => sessionRevocation(sid, now, deps.accessExpire)));
   return sids.length;
 }
 

@@ -9,7 +9,7 @@ import type { TokenPair } from "./sessions.js";
 
 /** UserService over the logic: protobuf in, protobuf out, nothing else. */
 export function createUserService(
-  ctx: Pick<ServiceContext, "users" | "passwords" | "limiter" | "sessions">,
+  ctx: Pick<ServiceContext, "users" | "passwords" | "limiter" | "sessions" | "logger">,
 ): ServiceImpl<typeof UserService> {
   return {
     async login(req, hctx) {

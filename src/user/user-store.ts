@@ -25,6 +25,11 @@ export interface UserStore {
   updatePassword(username: string, passwordHash: string): Promise<number>;
   /** Deletes a user; returns the id, `not_found` when there is no such user. */
   delete(username: string): Promise<number>;
+  /**
+   * Replaces a hash with a stronger one of the same password, only if it is still `oldHash`
+   * (a password changed meanwhile wins); true when it did.
+   */
+  rehashPassword(id: number, oldHash: string, newHash: string): Promise<boolean>;
 }
 
 /** Creates the kysely-backed user store. */
@@ -63,6 +68,10 @@ export function createUserStore(db: Kysely<Database>): UserStore {
         await trx.deleteFrom("user").where("id", "=", row.id).execute();
         return Number(row.id);
       });
+    },
+    async rehashPassword(id, oldHash, newHash) {
+      const result = await db.updateTable("user").set({ password_hash: newHash }).where("id", "=", id).where("password_hash", "=", oldHash).executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
     },
   };
 

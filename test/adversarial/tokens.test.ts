@@ -103,7 +103,7 @@ describe("adversarial tokens, over the Connect protocol and over gRPC", async ()
     const rejected = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "access token rejected");
     assert.equal(rejected.length, tokens.length * 2);
     for (const r of rejected) {
-      assert.match(String(r.reason), /^(missing|malformed|bad_algorithm|bad_signature|expired|not_yet_valid|bad_claims)$/);
+      assert.match(String(r.reason), /^(missing|malformed|bad_algorithm|bad_signature|unknown_key|expired|not_yet_valid|bad_claims)$/);
       if (r.reason !== "missing") assert.match(String(r.tokenTag), /^[A-Za-z0-9_-]{12}$/);
     }
     const text = lines.join("\n");

@@ -24,7 +24,7 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
 
     test("migrations apply once and are idempotent", async () => {
       const first = await migrateToLatest(handle.db, handle.dialect);
-      assert.deepEqual(first, ["0001_create_user", "0002_create_book", "0003_seed_demo_catalog", "0004_add_user_roles", "0005_create_refresh_sessions"]);
+      assert.deepEqual(first, ["0001_create_user", "0002_create_book", "0003_seed_demo_catalog", "0004_add_user_roles", "0005_create_refresh_sessions", "0006_create_auth_event", "0007_username_no_pad"]);
       assert.deepEqual(await migrateToLatest(handle.db, handle.dialect), []);
     });
 
@@ -37,13 +37,13 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
 
     test("users: insert, find, unique usernames (case-sensitive on every dialect)", async () => {
       const users = createUserStore(handle.db);
-      const passwords = createPasswordHasher({ cost: testPasswordCost });
+      const passwords = createPasswordHasher({ params: testPasswordCost });
       const id = await addUser({ users, passwords }, { username: "alice", password: "pa55word-alice", name: "Alice", gender: "female" });
       const found = await users.findByUsername("alice");
       assert.equal(found?.id, id);
       assert.equal(found?.name, "Alice");
       assert.equal(found?.gender, "female");
-      assert.match(found!.passwordHash, /^\$scrypt\$ln=10,r=8,p=1\$/);
+      assert.match(found!.passwordHash, /^\$argon2id\$v=19\$m=256,t=1,p=1\$/);
       assert.ok(!found!.passwordHash.includes("pa55word-alice"));
       assert.equal(await passwords.verify("pa55word-alice", found!.passwordHash), true);
 

@@ -126,11 +126,11 @@ for (const kind of caches) {
 
       test("a changed password takes effect at once, in this process", async () => {
         const old = await storage.users.findByUsername("alice");
-        await changePassword(storage, { username: "alice", password: "alice-new-password" });
+        await changePassword({ ...storage, accessExpire: 600 }, { username: "alice", password: "alice-new-password" });
         const now = await storage.users.findByUsername("alice");
         assert.notEqual(now!.passwordHash, old!.passwordHash);
         assert.equal(await storage.passwords.verify("alice-new-password", now!.passwordHash), true);
-        await assert.rejects(changePassword(storage, { username: "nobody", password: "whatever-pw" }), (e) => e instanceof AppError && e.kind === "not_found");
+        await assert.rejects(changePassword({ ...storage, accessExpire: 600 }, { username: "nobody", password: "whatever-pw" }), (e) => e instanceof AppError && e.kind === "not_found");
       });
 
       test("a password changed or a user deleted by the CLI takes effect at once in a running server", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { randomBytes, scryptSync } from "node:crypto";
 import { decodeJwt } from "jose";
 import { createPasswordHasher } from "../../src/auth/password.js";
 import { createTokenService } from "../../src/auth/tokens.js";
@@ -10,7 +11,6 @@ import { addUser } from "../../src/user/manage-users.js";
 import { login } from "../../src/user/login.js";
 import { createUserStore } from "../../src/user/user-store.js";
 import { manualClock, memoryLogger, resetDatabase, tempDir, testDataSources, testSecret } from "../harness.js";
-import { createMemoryRevocationStore } from "../../src/auth/revocations.js";
 import { createMemoryCache } from "../../src/cache/memory-cache.js";
 import { createSessionStore } from "../../src/user/session-store.js";
 import { createSessions } from "../../src/user/sessions.js";
@@ -31,16 +31,17 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
       await migrateToLatest(handle.db, handle.dialect);
       const users = createUserStore(handle.db);
       // a cost high enough that skipping the hash would show in the timing test below
-      const passwords = createPasswordHasher({ cost: 13 });
+      const passwords = createPasswordHasher();
       const tokens = await createTokenService({ secret: testSecret(), accessExpire: 600, clock });
       const sessions = createSessions({
         store: createSessionStore(handle.db),
         cache: createMemoryCache({ maxEntries: 100, clock }),
         tokens,
         users,
-        revocations: createMemoryRevocationStore(clock),
+        revocations: { publish: async () => undefined, size: 0 },
         clock,
         accessExpire: 600,
+        maxRevocations: 1000,
         logger: memoryLogger().logger,
       });
       deps = { users, passwords, sessions };
@@ -101,6 +102,38 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
       const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
       const ratio = median(unknown) / median(known);
       assert.ok(ratio > 0.5 && ratio < 2, `unknown/known login time ratio ${ratio.toFixed(2)}`);
+    });
+
+    test("a stored scrypt hash still verifies, is replaced by argon2id at the next successful login, and not by a failed one", async () => {
+      const salt = randomBytes(16);
+      const legacy = `$scrypt$ln=10,r=8,p=1$${salt.toString("base64")}$${scryptSync("legacy-password", salt, 32, { N: 1024, r: 8, p: 1 }).toString("base64")}`;
+      const id = await deps.users.insert({ username: "legacy", passwordHash: legacy, name: "Legacy", gender: "", roles: [] });
+      assert.equal(deps.passwords.needsRehash(legacy), true);
+      await assert.rejects(login(deps, { username: "legacy", password: "wrong-password" }), (e) => e instanceof AppError && e.kind === "bad_credentials");
+      assert.equal((await deps.users.findById(id))!.passwordHash, legacy, "a failed login changes nothing");
+      const r = await login(deps, { username: "legacy", password: "legacy-password" });
+      assert.equal(r.id, id);
+      const upgraded = (await deps.users.findById(id))!.passwordHash;
+      assert.match(upgraded, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/, "OWASP's parameters");
+      assert.equal(deps.passwords.needsRehash(upgraded), false);
+      assert.equal((await login(deps, { username: "legacy", password: "legacy-password" })).id, id, "the same password, now on argon2id");
+      // a password changed between the check and the upgrade wins
+      assert.equal(await deps.users.rehashPassword(id, legacy, await deps.passwords.hash("legacy-password")), false);
+    });
+
+    test("stored hashes with out-of-bounds or corrupt parameters are refused without the work", async () => {
+      const good = await deps.passwords.hash("some-password");
+      for (const bad of [
+        good.replace("m=19456", "m=99999999"),
+        good.replace("t=2", "t=99"),
+        good.replace("$argon2id$", "$argon2i$"),
+        good.slice(0, -4),
+        "$scrypt$ln=30,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "",
+      ]) {
+        assert.equal(await deps.passwords.verify("some-password", bad), false, bad);
+      }
+      assert.equal(await deps.passwords.verify("some-password", good), true);
     });
   });
 }

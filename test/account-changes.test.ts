@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import type { Config } from "../src/config.js";
+import { SearchService } from "../src/gen/search/v1/search_pb.js";
+import { UserService } from "../src/gen/user/v1/user_pb.js";
+import { openStorage } from "../src/service-context.js";
+import { addUser, changePassword } from "../src/user/manage-users.js";
+import {
+  checkRedis,
+  dropKeys,
+  resetDatabase,
+  runBookstore,
+  startServerProcess,
+  startTestApp,
+  tempDir,
+  testConfig,
+  testDataSources,
+  testKeyPrefix,
+  testPasswordCost,
+  testRedisUrl,
+  type ServerProcess,
+} from "./harness.js";
+import { proxyFor } from "./tcp-proxy.js";
+
+const dir = tempDir();
+after(() => dir.remove());
+
+const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
+const users = (url: string) => createClient(UserService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+const searches = (url: string) => createClient(SearchService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+const mysql = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+const redisUrl = testRedisUrl();
+
+/** Resolves to the first of `expected` that `probe` answers within `ms`, else to its last answer. */
+async function within(ms: number, expected: string, probe: () => Promise<string>): Promise<string> {
+  const deadline = Date.now() + ms;
+  let last = await probe();
+  while (last !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    last = await probe();
+  }
+  return last;
+}
+
+describe("embedded default: the CLI and a second process on one DataDir", () => {
+  const cwd = join(dir.path, "embedded");
+  const file = join(cwd, "bookstore.yaml");
+  const procs: ServerProcess[] = [];
+  const url = (p: ServerProcess, s: "user" | "search") => `http://127.0.0.1:${p.ports()[s]}`;
+  const cli = async (args: string[], stdin = "") => {
+    const r = await runBookstore([...args, "-f", file], { cwd, stdin });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout;
+  };
+  before(async () => {
+    mkdirSync(cwd, { recursive: true });
+    writeFileSync(file, "User:\n  Port: 0\nSearch:\n  Port: 0\n");
+    await cli(["migrate"]);
+    for (const name of ["bob", "carol", "dave"]) await cli(["user", "add", name], `${name}-password\n`);
+    // the two-process layout of the Keys section: one process per service, one SQLite file and secret
+    procs.push(await startServerProcess(["serve", "--only", "user", "-f", file], { cwd, env: {}, ready: /"service":"user".*"msg":"listening"/ }));
+    procs.push(await startServerProcess(["serve", "--only", "search", "-f", file], { cwd, env: {}, ready: /"service":"search".*"msg":"listening"/ }));
+  });
+  after(async () => {
+    for (const p of procs) await p.stop();
+  });
+  const login = async (name: string, password = `${name}-password`) => (await users(url(procs[0]!, "user")).login({ username: name, password })).accessToken;
+  const search = (token: string) => code(searches(url(procs[1]!, "search")).do({ name: "go-zero" }, auth(token)));
+
+  test("user passwd ends the old access token on the running server within a second; the new password works", async () => {
+    const old = await login("bob");
+    assert.equal(await search(old), "ok");
+    assert.match(await cli(["user", "passwd", "bob"], "bob-new-password\n"), /ended 1 session\(s\)/);
+    assert.equal(await within(1000, "Unauthenticated", () => search(old)), "Unauthenticated");
+    assert.equal(await search(await login("bob", "bob-new-password")), "ok");
+  });
+
+  test("Logout on the user process is seen by the search process at once", async () => {
+    const token = await login("carol");
+    assert.equal(await search(token), "ok");
+    assert.equal(await code(users(url(procs[0]!, "user")).logout({}, auth(token))), "ok");
+    assert.equal(await within(1000, "Unauthenticated", () => search(token)), "Unauthenticated");
+    assert.equal(await search(await login("carol")), "ok", "a new login still works");
+  });
+
+  test("user del: the deleted user's tokens are refused within a second", async () => {
+    const token = await login("dave");
+    assert.equal(await search(token), "ok");
+    assert.match(await cli(["user", "del", "dave"]), /deleted user dave/);
+    assert.equal(await within(1000, "Unauthenticated", () => search(token)), "Unauthenticated");
+  });
+});
+
+describe("MariaDB + Redis: account changes and outages", { skip: (mysql === undefined || redisUrl === undefined) && "DATABASE_URL (MySQL) and REDIS_URL are needed" }, () => {
+  const prefix = testKeyPrefix();
+  let config: Config;
+  before(async () => {
+    await checkRedis(redisUrl!);
+    await resetDatabase(mysql!);
+  });
+  after(() => dropKeys(redisUrl!, prefix));
+
+  test("a login made while the database could not be written (no sid) is ended by a later passwd", async () => {
+    const db = await proxyFor(mysql!, 3306);
+    config = testConfig(dir.path, { dataSource: db.url, redisUrl, keyPrefix: prefix });
+    const storage = await openStorage(config, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "erin", password: "erin-password" });
+    const app = await startTestApp(config);
+    try {
+      await users(app.userUrl).login({ username: "erin", password: "erin-password" }); // caches erin
+      db.proxy.cut();
+      const down = await users(app.userUrl).login({ username: "erin", password: "erin-password" });
+      assert.equal(down.refreshToken, "", "no session while the database is down");
+      assert.equal(await code(searches(app.searchUrl).do({ name: "go-zero" }, auth(down.accessToken))), "Unavailable", "the catalog needs the database; the token itself passes");
+      db.proxy.restore();
+      await new Promise((r) => setTimeout(r, 1100)); // a new second: the cut-off is "issued before now"
+      await changePassword({ ...storage, accessExpire: config.auth.accessExpire }, { username: "erin", password: "erin-new-password" });
+      assert.equal(await within(1500, "Unauthenticated", () => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(down.accessToken)))), "Unauthenticated");
+    } finally {
+      await app.close();
+      await storage.close();
+      await db.proxy.close();
+    }
+  });
+
+  test("Redis down: authenticated calls keep working on every instance, and a logout still reaches them all", async () => {
+    const redis = await proxyFor(redisUrl!, 6379);
+    const shared = testConfig(dir.path, { dataSource: mysql!, redisUrl: redis.url, keyPrefix: prefix });
+    const storage = await openStorage(shared, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "frank", password: "frank-password" });
+    await storage.close();
+    const a = await startTestApp(shared);
+    const b = await startTestApp(shared);
+    try {
+      const [t1, t2] = [await users(a.userUrl).login({ username: "frank", password: "frank-password" }), await users(a.userUrl).login({ username: "frank", password: "frank-password" })];
+      redis.proxy.cut();
+      for (const app of [a, b]) assert.equal(await code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t1.accessToken))), "ok");
+      assert.equal(await code(users(a.userUrl).logout({}, auth(t1.accessToken))), "ok", "the database is the record of revocations");
+      for (const app of [a, b]) {
+        assert.equal(await within(1500, "Unauthenticated", () => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t1.accessToken)))), "Unauthenticated");
+        assert.equal(await code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t2.accessToken))), "ok");
+      }
+      redis.proxy.restore();
+      // back on Redis, a logout reaches the other instance at once (pub/sub), not at the next read
+      assert.equal(await code(users(a.userUrl).logout({}, auth(t2.accessToken))), "ok");
+      assert.equal(await within(1000, "Unauthenticated", () => code(searches(b.searchUrl).do({ name: "go-zero" }, auth(t2.accessToken)))), "Unauthenticated");
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.proxy.close();
+    }
+  });
+
+  test("an instance that has never read the revocations fails closed (unavailable), then serves once it has", async () => {
+    const db = await proxyFor(mysql!, 3306);
+    const good = testConfig(dir.path, { dataSource: mysql!, redisUrl, keyPrefix: prefix });
+    const storage = await openStorage(good, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "grace", password: "grace-password" });
+    await storage.close();
+    const issuer = await startTestApp(good);
+    db.proxy.cut();
+    const cut: Config = { ...good, database: { ...good.database, dataSource: db.url, autoMigrate: false } };
+    const blind = await startTestApp(cut, { only: "search" });
+    try {
+      const { accessToken } = await users(issuer.userUrl).login({ username: "grace", password: "grace-password" });
+      assert.equal(await code(searches(blind.searchUrl).do({ name: "go-zero" }, auth(accessToken))), "Unavailable");
+      assert.equal(await code(searches(blind.searchUrl).ping({})), "ok", "public methods are not affected");
+      db.proxy.restore();
+      assert.equal(await within(2500, "ok", () => code(searches(blind.searchUrl).do({ name: "go-zero" }, auth(accessToken)))), "ok");
+    } finally {
+      await blind.close();
+      await issuer.close();
+      await db.proxy.close();
+    }
+  });
+});
