@@ -145,9 +145,9 @@ export async function openStorage(config: Config, options: ServiceContextOptions
     });
   }
   const cache = createResilientCache(backend, logger);
-  // the catalog changes only by migration, so in-process it needs no cross-process invalidation
-  // (no check of the CLI's epoch file on every read); with Redis it shares the one cache
-  const catalogCache = redisClient ? cache : createMemoryCache({ maxEntries: cacheConfig.maxEntries, clock });
+  // the catalog changes only by migration, so each process caches it in memory with no
+  // cross-process invalidation (no epoch file check, and no Redis round trip per Do)
+  const catalogCache = createMemoryCache({ maxEntries: cacheConfig.maxEntries, clock });
   const metrics = options.metrics ?? createMetrics();
   // better-sqlite3 answers synchronously: a deadline (a timer per call) only helps a network database
   const bounded = <T extends object>(store: T): T =>

@@ -96,6 +96,28 @@ describe("embedded default: the CLI and a second process on one DataDir", () => 
   });
 });
 
+test("past Auth.MaxRevocations a logout ends every session of the user, so the list stays bounded and nothing is dropped", async () => {
+  const base = testConfig(dir.path, { dataSource: `sqlite:${join(dir.path, "bound.db")}` });
+  const config: Config = { ...base, auth: { ...base.auth, maxRevocations: 4 } };
+  const storage = await openStorage(config, { passwordCost: testPasswordCost });
+  await addUser(storage, { username: "hank", password: "hank-password" });
+  await storage.close();
+  const app = await startTestApp(config);
+  try {
+    const tokens: string[] = [];
+    for (let i = 0; i < 4; i++) tokens.push((await users(app.userUrl).login({ username: "hank", password: "hank-password" })).accessToken);
+    const check = (t: string) => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t)));
+    for (const t of tokens.slice(0, 2)) assert.equal(await code(users(app.userUrl).logout({}, auth(t))), "ok"); // 2 entries each
+    assert.equal(app.ctx.revocations.size, 4);
+    assert.deepEqual(await Promise.all(tokens.map(check)), ["Unauthenticated", "Unauthenticated", "ok", "ok"]);
+    assert.equal(await code(users(app.userUrl).logout({}, auth(tokens[2]!))), "ok");
+    assert.deepEqual(await Promise.all(tokens.map(check)), ["Unauthenticated", "Unauthenticated", "Unauthenticated", "Unauthenticated"], "one cut-off for the user");
+    assert.ok(app.ctx.revocations.size <= 4 + 1 + 4, `entries: ${app.ctx.revocations.size}`);
+  } finally {
+    await app.close();
+  }
+});
+
 describe("MariaDB + Redis: account changes and outages", { skip: (mysql === undefined || redisUrl === undefined) && "DATABASE_URL (MySQL) and REDIS_URL are needed" }, () => {
   const prefix = testKeyPrefix();
   let config: Config;

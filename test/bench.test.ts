@@ -14,9 +14,10 @@ test("npm run bench -- --quick runs every load and reports every goal (no speed 
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--seconds", "0.5", "--out", out], { env, timeout: 240_000 });
     assert.match(stdout, /\| goal \| measured \| target \| \|/);
     const result = JSON.parse(readFileSync(out, "utf8")) as { figures: Record<string, { rps: number }>; goals: { goal: string; value: number }[] };
-    assert.equal(Object.keys(result.figures).length, 8);
+    assert.equal(Object.keys(result.figures).length, 10);
+    assert.ok("bookstore + Redis, Do (Connect JSON)" in result.figures, "the production mode is measured beside the embedded one");
     for (const [name, f] of Object.entries(result.figures)) assert.ok(f.rps > 0, `${name} served requests`);
-    assert.equal(result.goals.length, 6);
+    assert.equal(result.goals.length, 7);
     for (const g of result.goals) assert.ok(Number.isFinite(g.value), g.goal);
   } finally {
     dir.remove();
