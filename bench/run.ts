@@ -124,13 +124,11 @@ async function main(): Promise<void> {
     execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "ignore" });
     await startServer(["dist/run.js", "serve", "-f", configFile], env, searchPort);
     const prodFile = join(dir, "bench-redis.yaml");
-    writeFileSync(prodFile, `DataDir: ${JSON.stringify(dir)}\nLog:\n  Level: warn\nWorkers: 1\nCacheRedis:\n  KeyPrefix: "bench-${randomBytes(4).toString("hex")}:"\nDatabase:\n  DataSource: ${JSON.stringify(prodDatabase ?? `sqlite:${join(dir, "bench.db")}`)}\n`);
+    writeFileSync(prodFile, `DataDir: ${JSON.stringify(dir)}\nLog:\n  Level: warn\nWorkers: 1\nCacheRedis:\n  KeyPrefix: "bench-${randomBytes(4).toString("hex")}:"\nDatabase:\n  DataSource: ${JSON.stringify(prodDatabase ?? `sqlite:${join(dir, "bench-redis.db")}`)}\n`);
     const prodEnv = { ...env, REDIS_URL: prodRedis, USER_PORT: String(prodUserPort), SEARCH_PORT: String(prodSearchPort) };
-    if (prodDatabase) {
-      const prodStorage = await openStorage(loadConfig({ file: prodFile, env: prodEnv }));
-      await addUser(prodStorage, { username: "bench", password }).catch(() => undefined); // kept from an earlier run
-      await prodStorage.close();
-    }
+    const prodStorage = await openStorage(loadConfig({ file: prodFile, env: prodEnv }));
+    await addUser(prodStorage, { username: "bench", password }).catch(() => undefined); // MySQL: kept from an earlier run
+    await prodStorage.close();
     await startServer(["dist/run.js", "serve", "-f", prodFile], prodEnv, prodSearchPort);
     await startServer(["--import", "tsx", "bench/peers/bare.ts"], { ...env, PORT: String(barePort) }, "ready");
     await startServer(["--import", "tsx", "bench/peers/fastify.ts"], { ...env, PORT: String(fastifyPort) }, "ready");

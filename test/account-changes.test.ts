@@ -118,6 +118,22 @@ test("past Auth.MaxRevocations a logout ends every session of the user, so the l
   }
 });
 
+test("expired revocations leave the log; live ones stay", async () => {
+  const config = testConfig(dir.path, { dataSource: `sqlite:${join(dir.path, "prune.db")}` });
+  const storage = await openStorage(config, { passwordCost: testPasswordCost });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    await storage.events.publish(
+      { kind: "jti", subject: "gone", notBefore: 0, expiresAt: now - 1 },
+      { kind: "sid", subject: "live", notBefore: 0, expiresAt: now + 600 },
+    );
+    assert.equal(await storage.events.prune(), 1);
+    assert.equal(await storage.events.prune(), 0);
+  } finally {
+    await storage.close();
+  }
+});
+
 describe("MariaDB + Redis: account changes and outages", { skip: (mysql === undefined || redisUrl === undefined) && "DATABASE_URL (MySQL) and REDIS_URL are needed" }, () => {
   const prefix = testKeyPrefix();
   let config: Config;
@@ -139,6 +155,7 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
       const down = await users(app.userUrl).login({ username: "erin", password: "erin-password" });
       assert.equal(down.refreshToken, "", "no session while the database is down");
       assert.equal(await code(searches(app.searchUrl).do({ name: "go-zero" }, auth(down.accessToken))), "Unavailable", "the catalog needs the database; the token itself passes");
+      assert.equal(await code(users(app.userUrl).logout({}, auth(down.accessToken))), "Unavailable", "a revocation that cannot be recorded is not pretended");
       db.proxy.restore();
       await new Promise((r) => setTimeout(r, 1100)); // a new second: the cut-off is "issued before now"
       await changePassword({ ...storage, accessExpire: config.auth.accessExpire }, { username: "erin", password: "erin-new-password" });
@@ -171,6 +188,35 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
       // back on Redis, a logout reaches the other instance at once (pub/sub), not at the next read
       assert.equal(await code(users(a.userUrl).logout({}, auth(t2.accessToken))), "ok");
       assert.equal(await within(1000, "Unauthenticated", () => code(searches(b.searchUrl).do({ name: "go-zero" }, auth(t2.accessToken)))), "Unauthenticated");
+    } finally {
+      await a.close();
+      await b.close();
+      await redis.proxy.close();
+    }
+  });
+
+  test("with Redis a logout reaches the other instance at once (pub/sub), and one made while its link was down after it reconnects", async () => {
+    const redis = await proxyFor(redisUrl!, 6379);
+    const direct = testConfig(dir.path, { dataSource: mysql!, redisUrl, keyPrefix: prefix });
+    const viaProxy: Config = { ...direct, cacheRedis: { ...direct.cacheRedis, url: redis.url } };
+    const storage = await openStorage(direct, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "ivy", password: "ivy-password" });
+    await storage.close();
+    // the log is read once a minute here: only the announcement (or the reconnect) can be seen
+    const a = await startTestApp(direct, { authEventsIntervalMs: 60_000 });
+    const b = await startTestApp(viaProxy, { only: "search", authEventsIntervalMs: 60_000 });
+    try {
+      const [t1, t2] = [await users(a.userUrl).login({ username: "ivy", password: "ivy-password" }), await users(a.userUrl).login({ username: "ivy", password: "ivy-password" })];
+      const onB = (t: string) => code(searches(b.searchUrl).do({ name: "go-zero" }, auth(t)));
+      assert.equal(await onB(t1.accessToken), "ok");
+      assert.equal(await code(users(a.userUrl).logout({}, auth(t1.accessToken))), "ok");
+      assert.equal(await within(500, "Unauthenticated", () => onB(t1.accessToken)), "Unauthenticated");
+      redis.proxy.cut(); // b alone loses Redis: the next announcement cannot reach it
+      assert.equal(await code(users(a.userUrl).logout({}, auth(t2.accessToken))), "ok");
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await onB(t2.accessToken), "ok", "not announced to b, not read yet");
+      redis.proxy.restore();
+      assert.equal(await within(5000, "Unauthenticated", () => onB(t2.accessToken)), "Unauthenticated", "read after the reconnect");
     } finally {
       await a.close();
       await b.close();

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { defaultConfig, type Config } from "../src/config.js";
@@ -92,7 +93,7 @@ export const testPasswordCost = { memoryKiB: 256, timeCost: 1, parallelism: 1 };
 /** Starts the whole app on loopback ports chosen by the OS. */
 export async function startTestApp(
   config: Config,
-  options: { logger?: Logger; clock?: Clock; only?: "user" | "search"; healthIntervalMs?: number; leanUnary?: boolean } = {},
+  options: { logger?: Logger; clock?: Clock; only?: "user" | "search"; healthIntervalMs?: number; leanUnary?: boolean; authEventsIntervalMs?: number } = {},
 ): Promise<Bookstore & { userUrl: string; searchUrl: string }> {
   const app = await startBookstore(config, { ...options, passwordCost: testPasswordCost });
   return Object.assign(app, {
@@ -134,6 +135,18 @@ export async function dropKeys(url: string, prefix: string): Promise<void> {
     if (keys.length > 0) await client.del(...keys);
   } finally {
     client.disconnect();
+  }
+}
+
+/** How a call ended: "ok", or its Connect code's name and any `retry-after` it carried. */
+export async function callOutcome(p: Promise<unknown>): Promise<{ code: string; retryAfter?: number }> {
+  try {
+    await p;
+    return { code: "ok" };
+  } catch (err) {
+    const e = ConnectError.from(err);
+    const retry = e.metadata.get("retry-after");
+    return { code: Code[e.code]!, retryAfter: retry === null ? undefined : Number(retry) };
   }
 }
 

@@ -2,13 +2,13 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { loadConfig, type Config } from "../src/config.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { checkRedis, dropKeys, resetDatabase, runBookstore, startTestApp, tempDir, testDataSources, testKeyPrefix, testPasswordCost, testRedisUrl, testSecret } from "./harness.js";
+import { checkRedis, dropKeys, resetDatabase, runBookstore, startTestApp, tempDir, testDataSources, testKeyPrefix, testPasswordCost, testRedisUrl, testSecret, callOutcome as outcome } from "./harness.js";
 import { proxyFor } from "./tcp-proxy.js";
 
 const dir = tempDir();
@@ -17,16 +17,6 @@ after(() => dir.remove());
 const redisUrl = testRedisUrl();
 const mysql = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
 
-async function outcome(p: Promise<unknown>): Promise<{ code: string; retryAfter?: number }> {
-  try {
-    await p;
-    return { code: "ok" };
-  } catch (err) {
-    const e = ConnectError.from(err);
-    const retry = e.metadata.get("retry-after");
-    return { code: Code[e.code]!, retryAfter: retry === null ? undefined : Number(retry) };
-  }
-}
 const count = (codes: string[], c: string) => codes.filter((x) => x === c).length;
 
 /** A config file the in-process servers and the CLI both read; every client address comes from X-Forwarded-For. */

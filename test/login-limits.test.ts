@@ -1,26 +1,15 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { checkRedis, dropKeys, startTestApp, tempDir, testConfig, testKeyPrefix, testPasswordCost, testRedisUrl } from "./harness.js";
+import { checkRedis, dropKeys, startTestApp, tempDir, testConfig, testKeyPrefix, testPasswordCost, testRedisUrl, callOutcome as outcome } from "./harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
-
-async function outcome(p: Promise<unknown>): Promise<{ code: string; retryAfter?: number }> {
-  try {
-    await p;
-    return { code: "ok" };
-  } catch (err) {
-    const e = ConnectError.from(err);
-    const retry = e.metadata.get("retry-after");
-    return { code: Code[e.code]!, retryAfter: retry === null ? undefined : Number(retry) };
-  }
-}
 
 const redisUrl = testRedisUrl();
 for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
