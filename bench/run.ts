@@ -210,6 +210,15 @@ async function main(): Promise<void> {
       () => login(deps, { username: "bench", password }),
       { ms: quick ? 1000 : 8000 },
     );
+    // the same login with the hash taken out (a hasher that says yes at once): what login adds.
+    // argon2id's 19 MiB are faulted in again when other work runs between hashes, which the
+    // ratio above counts as login's cost; this one does not
+    const noHash = { ...counted.passwords, verify: async () => true, needsRehash: () => false };
+    const [hashRate2, restRate] = await interleavedRates(
+      () => hasher.verify(password, stored),
+      () => login({ ...deps, passwords: noHash }, { username: "bench", password }),
+      { ms: quick ? 1000 : 4000 },
+    );
     const warmQueries = queries;
     await counted.close();
 
@@ -238,7 +247,7 @@ async function main(): Promise<void> {
       { goal: "2. Do (Connect) / Fastify + @fastify/jwt Do", value: ratio("bookstore, Do (Connect JSON)", "Fastify 5 + @fastify/jwt, Do"), target: 1.0, higher: true },
       { goal: "3. Do (gRPC) / @grpc/grpc-js + JWT Do", value: ratio("bookstore, Do (gRPC h2c)", "@grpc/grpc-js + JWT interceptor, Do"), target: 1.0, higher: true },
       { goal: "4. first-sight verify / raw HMAC floor", value: firstSight / hmacFloor, target: 0.5, higher: true },
-      { goal: "5. login cost beyond the hash", value: Math.max(0, 1 - loginRate / hashRate), target: 0.1, higher: false },
+      { goal: "5. login cost beyond the hash (login without it / the hash)", value: hashRate2 / restRate, target: 0.1, higher: false },
       { goal: `6. ${cores} workers / (${cores} x 1 worker)`, value: many / (cores * one), target: 0.85, higher: true },
     ].map((g) => ({ ...g, pass: g.higher ? g.value >= g.target : g.value <= g.target }));
 
@@ -255,7 +264,7 @@ async function main(): Promise<void> {
     }
     lines.push("");
     lines.push(`token verification, ops/s on one core: raw HMAC floor ${Math.round(hmacFloor)}, bookstore first sight ${Math.round(firstSight)}`);
-    lines.push(`login: bare argon2id verify ${hashRate.toFixed(1)}/s, full login ${loginRate.toFixed(1)}/s, database lookups with a warm cache: ${warmQueries}`);
+    lines.push(`login: bare argon2id verify ${hashRate.toFixed(1)}/s, full login ${loginRate.toFixed(1)}/s (1 - ratio ${(1 - loginRate / hashRate).toFixed(2)}), login without the hash ${restRate.toFixed(0)}/s, database lookups with a warm cache: ${warmQueries}`);
     lines.push(`workers (Ping, HTTP/1.1, unpinned): 1 worker ${Math.round(one)} req/s, ${cores} workers ${Math.round(many)} req/s`);
     lines.push("");
     lines.push("| goal | measured | target | |");
@@ -263,7 +272,7 @@ async function main(): Promise<void> {
     for (const g of goals) lines.push(`| ${g.goal} | ${g.value.toFixed(2)} | ${g.higher ? ">=" : "<="} ${g.target} | ${g.pass ? "pass" : "FAIL"} |`);
     console.log(lines.join("\n"));
 
-    const result = { date: new Date().toISOString(), quick, seconds, runs, cores, pinned, node: process.version, figures, rounds: samples, hmacFloor, firstSight, hashRate, loginRate, warmQueries, workers: { one, many, count: cores }, goals };
+    const result = { date: new Date().toISOString(), quick, seconds, runs, cores, pinned, node: process.version, figures, rounds: samples, hmacFloor, firstSight, hashRate, loginRate, restRate, warmQueries, workers: { one, many, count: cores }, goals };
     const out = values.out ?? (quick ? join(dir, "result.json") : join(root, "bench", "results", `${result.date.replace(/[:.]/g, "-")}.json`));
     mkdirSync(resolve(out, ".."), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + "\n");

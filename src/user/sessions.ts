@@ -67,8 +67,7 @@ export function createSessions(deps: {
   const { store, cache, tokens, users, revocations, clock, accessExpire, maxRevocations, logger } = deps;
 
   const issuePair = async (user: UserRecord, sid: string) => {
-    const access = await tokens.issue(user.id, { roles: user.roles, sid });
-    const refresh = await tokens.issueRefresh(user.id, sid);
+    const [access, refresh] = await Promise.all([tokens.issue(user.id, { roles: user.roles, sid }), tokens.issueRefresh(user.id, sid)]);
     const hash = hashOf(refresh.token);
     const pair: TokenPair = {
       accessToken: access.token,
