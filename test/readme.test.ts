@@ -38,6 +38,8 @@ test("the README walk-through works as typed", async () => {
   assert.ok(lines.includes("401"), "Do without a token is 401");
   assert.ok(lines.includes('{"name":"go-zero","count":"100"}'), "Do with the token finds the book");
   assert.ok(lines.includes("{}"), "Ping answers");
+  assert.ok(lines.includes("refresh 200"), "a refresh token buys a new pair");
+  assert.ok(lines.includes("replay 401"), "the same refresh token again is refused");
   assert.ok(lines.includes("exit 128 = unauthenticated (16) x 8"), "buf curl without a token: unauthenticated");
   assert.match(stdout, /"accessToken": "eyJ/, "buf curl logs in over gRPC");
   assert.match(stdout, /"count": "100"/, "buf curl Do with the token over gRPC");

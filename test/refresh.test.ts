@@ -110,9 +110,25 @@ for (const setup of setups) {
 
     test("two concurrent uses of one refresh token: exactly one wins, and the session ends", async () => {
       const a = await users[0]!.login({ username: "alice", password });
-      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => code(users[i % users.length]!.refresh({ refreshToken: a.refreshToken }))));
+      const won: { accessToken: string; refreshToken: string }[] = [];
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => code(users[i % users.length]!.refresh({ refreshToken: a.refreshToken }).then((pair) => void won.push(pair)))),
+      );
       assert.equal(results.filter((r) => r === "ok").length, 1, results.join(","));
       assert.equal(results.filter((r) => r === "Unauthenticated").length, 5);
+      // the losers were reuses: the winner's new pair and the session's first access token are dead too
+      assert.equal(await code(users[0]!.refresh({ refreshToken: won[0]!.refreshToken })), "Unauthenticated");
+      for (const s of searches) {
+        for (const t of [a.accessToken, won[0]!.accessToken]) {
+          const deadline = Date.now() + 1500;
+          let last = await code(s.do({ name: "go-zero" }, auth(t)));
+          while (last !== "Unauthenticated" && Date.now() < deadline) {
+            await new Promise((r) => setTimeout(r, 50));
+            last = await code(s.do({ name: "go-zero" }, auth(t)));
+          }
+          assert.equal(last, "Unauthenticated", "the session is revoked on every instance");
+        }
+      }
     });
 
     test("Logout ends the session: its refresh token stops working and its access token is refused everywhere", async () => {

@@ -46,6 +46,15 @@ describe("optional mode and required roles, declared in the proto", async () => 
     assert.equal(await code(client.audit({}, await as(1, ["auditor", "admin"]))), "ok");
   });
 
+  test("a method missing from the policy table needs a token (the interceptor's fail-closed fallback)", async () => {
+    const bare = [createAuthInterceptor({ policies: new Map(), tokens, logger })];
+    const open = createClient(svc, createRouterTransport((router) => router.service(svc, { browse: record, restock: record, audit: record } as never), { router: { interceptors: bare } })) as unknown as typeof client;
+    seen.length = 0;
+    assert.equal(await code(open.browse({})), "Unauthenticated", "declared optional, but unknown to this table: required");
+    assert.equal(await code(open.browse({}, await as(9, []))), "ok");
+    assert.deepEqual(seen, [9], "the handler ran only for the token");
+  });
+
   test("roles on a method that is not required refuse start-up", () => {
     for (const p of [Policy.PUBLIC, Policy.OPTIONAL]) {
       assert.throws(() => resolvePolicies([fixture({ Odd: { policy: p, roles: ["admin"] } })]), PolicyError);
