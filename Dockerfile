@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # Multi-stage: compile TypeScript and build the native SQLite addon in a full stage, then run the
 # compiled JavaScript with production dependencies only, as a non-root user. No tsx at run time.
+# Node 24: a supported LTS line (Node 20, which these build machines ship, is past end of life);
+# .ci/run runs the whole suite on that same Node major.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 # better-sqlite3 builds from source when no prebuilt binary fits
 RUN apt-get update \
@@ -14,7 +16,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
 
-FROM node:20-bookworm-slim AS runtime
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json

@@ -136,6 +136,17 @@ describe("the container image", () => {
     for (const ignored of ["node_modules", "data", "keys", ".git"]) assert.match(readFileSync(".dockerignore", "utf8"), new RegExp(`^${ignored.replace(".", "\\.")}$`, "m"));
   });
 
+  test("runs a supported Node LTS line, the one CI runs the suite on besides Node 20", () => {
+    const bases = [...dockerfile.matchAll(/^FROM node:(\d+)-\S+/gm)].map((m) => Number(m[1]));
+    assert.equal(bases.length, stages.length, "every stage is a Node image");
+    const ci = /^NODE24_VERSION=(\d+)\./m.exec(readFileSync(".ci/run", "utf8"));
+    assert.ok(ci, ".ci/run names the second Node version");
+    for (const major of bases) {
+      assert.ok(major >= 22 && major % 2 === 0, `node:${major} is not a supported LTS line`);
+      assert.equal(major, Number(ci[1]), "the image runs the Node major CI tests");
+    }
+  });
+
   test("what it runs works: the compiled build serves with plain node, no TypeScript loader", async () => {
     await promisify(execFile)("npm", ["run", "-s", "build"]);
     assert.ok(existsSync("dist/run.js"));
