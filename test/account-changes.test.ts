@@ -14,6 +14,7 @@ import {
   dropKeys,
   resetDatabase,
   runBookstore,
+  settlesTo,
   startServerProcess,
   startTestApp,
   tempDir,
@@ -35,17 +36,6 @@ const users = (url: string) => createClient(UserService, createConnectTransport(
 const searches = (url: string) => createClient(SearchService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
 const mysql = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
 const redisUrl = testRedisUrl();
-
-/** Resolves to the first of `expected` that `probe` answers within `ms`, else to its last answer. */
-async function within(ms: number, expected: string, probe: () => Promise<string>): Promise<string> {
-  const deadline = Date.now() + ms;
-  let last = await probe();
-  while (last !== expected && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 20));
-    last = await probe();
-  }
-  return last;
-}
 
 describe("embedded default: the CLI and a second process on one DataDir", () => {
   const cwd = join(dir.path, "embedded");
@@ -76,7 +66,7 @@ describe("embedded default: the CLI and a second process on one DataDir", () => 
     const old = await login("bob");
     assert.equal(await search(old), "ok");
     assert.match(await cli(["user", "passwd", "bob"], "bob-new-password\n"), /ended 1 session\(s\)/);
-    assert.equal(await within(1000, "Unauthenticated", () => search(old)), "Unauthenticated");
+    assert.equal(await settlesTo(1000, "Unauthenticated", () => search(old)), "Unauthenticated");
     assert.equal(await search(await login("bob", "bob-new-password")), "ok");
   });
 
@@ -84,7 +74,7 @@ describe("embedded default: the CLI and a second process on one DataDir", () => 
     const token = await login("carol");
     assert.equal(await search(token), "ok");
     assert.equal(await code(users(url(procs[0]!, "user")).logout({}, auth(token))), "ok");
-    assert.equal(await within(1000, "Unauthenticated", () => search(token)), "Unauthenticated");
+    assert.equal(await settlesTo(1000, "Unauthenticated", () => search(token)), "Unauthenticated");
     assert.equal(await search(await login("carol")), "ok", "a new login still works");
   });
 
@@ -92,7 +82,7 @@ describe("embedded default: the CLI and a second process on one DataDir", () => 
     const token = await login("dave");
     assert.equal(await search(token), "ok");
     assert.match(await cli(["user", "del", "dave"]), /deleted user dave/);
-    assert.equal(await within(1000, "Unauthenticated", () => search(token)), "Unauthenticated");
+    assert.equal(await settlesTo(1000, "Unauthenticated", () => search(token)), "Unauthenticated");
   });
 });
 
@@ -159,7 +149,7 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
       db.proxy.restore();
       await new Promise((r) => setTimeout(r, 1100)); // a new second: the cut-off is "issued before now"
       await changePassword({ ...storage, accessExpire: config.auth.accessExpire }, { username: "erin", password: "erin-new-password" });
-      assert.equal(await within(1500, "Unauthenticated", () => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(down.accessToken)))), "Unauthenticated");
+      assert.equal(await settlesTo(1500, "Unauthenticated", () => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(down.accessToken)))), "Unauthenticated");
     } finally {
       await app.close();
       await storage.close();
@@ -181,13 +171,13 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
       for (const app of [a, b]) assert.equal(await code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t1.accessToken))), "ok");
       assert.equal(await code(users(a.userUrl).logout({}, auth(t1.accessToken))), "ok", "the database is the record of revocations");
       for (const app of [a, b]) {
-        assert.equal(await within(1500, "Unauthenticated", () => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t1.accessToken)))), "Unauthenticated");
+        assert.equal(await settlesTo(1500, "Unauthenticated", () => code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t1.accessToken)))), "Unauthenticated");
         assert.equal(await code(searches(app.searchUrl).do({ name: "go-zero" }, auth(t2.accessToken))), "ok");
       }
       redis.proxy.restore();
       // back on Redis, a logout reaches the other instance at once (pub/sub), not at the next read
       assert.equal(await code(users(a.userUrl).logout({}, auth(t2.accessToken))), "ok");
-      assert.equal(await within(1000, "Unauthenticated", () => code(searches(b.searchUrl).do({ name: "go-zero" }, auth(t2.accessToken)))), "Unauthenticated");
+      assert.equal(await settlesTo(1000, "Unauthenticated", () => code(searches(b.searchUrl).do({ name: "go-zero" }, auth(t2.accessToken)))), "Unauthenticated");
     } finally {
       await a.close();
       await b.close();
@@ -210,13 +200,13 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
       const onB = (t: string) => code(searches(b.searchUrl).do({ name: "go-zero" }, auth(t)));
       assert.equal(await onB(t1.accessToken), "ok");
       assert.equal(await code(users(a.userUrl).logout({}, auth(t1.accessToken))), "ok");
-      assert.equal(await within(500, "Unauthenticated", () => onB(t1.accessToken)), "Unauthenticated");
+      assert.equal(await settlesTo(500, "Unauthenticated", () => onB(t1.accessToken)), "Unauthenticated");
       redis.proxy.cut(); // b alone loses Redis: the next announcement cannot reach it
       assert.equal(await code(users(a.userUrl).logout({}, auth(t2.accessToken))), "ok");
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(await onB(t2.accessToken), "ok", "not announced to b, not read yet");
       redis.proxy.restore();
-      assert.equal(await within(5000, "Unauthenticated", () => onB(t2.accessToken)), "Unauthenticated", "read after the reconnect");
+      assert.equal(await settlesTo(5000, "Unauthenticated", () => onB(t2.accessToken)), "Unauthenticated", "read after the reconnect");
     } finally {
       await a.close();
       await b.close();
@@ -239,7 +229,7 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
       assert.equal(await code(searches(blind.searchUrl).do({ name: "go-zero" }, auth(accessToken))), "Unavailable");
       assert.equal(await code(searches(blind.searchUrl).ping({})), "ok", "public methods are not affected");
       db.proxy.restore();
-      assert.equal(await within(2500, "ok", () => code(searches(blind.searchUrl).do({ name: "go-zero" }, auth(accessToken)))), "ok");
+      assert.equal(await settlesTo(2500, "ok", () => code(searches(blind.searchUrl).do({ name: "go-zero" }, auth(accessToken)))), "ok");
     } finally {
       await blind.close();
       await issuer.close();

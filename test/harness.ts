@@ -138,6 +138,17 @@ export async function dropKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
+/** Resolves to `expected` once `probe` answers it within `ms` (polling), else to its last answer. */
+export async function settlesTo(ms: number, expected: string, probe: () => Promise<string>): Promise<string> {
+  const deadline = Date.now() + ms;
+  let last = await probe();
+  while (last !== expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    last = await probe();
+  }
+  return last;
+}
+
 /** How a call ended: "ok", or its Connect code's name and any `retry-after` it carried. */
 export async function callOutcome(p: Promise<unknown>): Promise<{ code: string; retryAfter?: number }> {
   try {

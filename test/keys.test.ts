@@ -14,7 +14,7 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { startBookstore } from "../src/main.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { memoryLogger, runBookstore, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+import { memoryLogger, runBookstore, settlesTo, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -231,12 +231,7 @@ describe("a search service that knows only the user service's JWKS URL", () => {
       // drop A from the JWKS: A's token (verified and cached above) is refused within JwksMaxAge
       await user.close();
       user = await start(withAuth(userConfig, { algorithm: "ES256", signingKeyFile: keyC.privateKeyFile }));
-      const deadline = Date.now() + 4000;
-      let last = "ok";
-      while (last === "ok" && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-        last = await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenA)));
-      }
+      const last = await settlesTo(4000, "Unauthenticated", () => code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenA))));
       assert.equal(last, "Unauthenticated", "a key gone from the JWKS stops verifying, cached tokens included");
       assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenC))), "ok");
     } finally {
