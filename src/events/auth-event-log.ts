@@ -8,8 +8,8 @@ export type LoggedAuthEvent = AuthEvent & { readonly id: number };
 /** The `auth_event` table: an append-only log of revocations and unlocks, read in id order. */
 export interface AuthEventLog {
   append(events: readonly AuthEvent[]): Promise<void>;
-  /** Events after `id` that have not expired by `now`, in id order, at most `limit`. */
-  after(id: number, now: number, limit: number): Promise<LoggedAuthEvent[]>;
+  /** Events after `id`, in id order, at most `limit` (expired ones too, until pruned). */
+  after(id: number, limit: number): Promise<LoggedAuthEvent[]>;
   /** Deletes the events expired by `now`; returns how many. */
   prune(now: number): Promise<number>;
 }
@@ -24,12 +24,11 @@ export function createAuthEventLog(db: Kysely<Database>): AuthEventLog {
         .values(events.map((e) => ({ kind: e.kind, subject: e.subject, not_before: e.notBefore, expires_at: e.expiresAt })))
         .execute();
     },
-    async after(id, now, limit) {
+    async after(id, limit) {
       const rows = await db
         .selectFrom("auth_event")
         .select(["id", "kind", "subject", "not_before", "expires_at"])
         .where("id", ">", id)
-        .where("expires_at", ">", now)
         .orderBy("id")
         .limit(limit)
         .execute();

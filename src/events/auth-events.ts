@@ -68,14 +68,16 @@ export function createAuthEvents(options: AuthEventsOptions): AuthEvents {
     let from = lastId;
     for (const id of gaps.keys()) from = Math.min(from, id - 1);
     for (;;) {
-      const page = await log.after(from, epochSeconds(clock), pageSize);
+      // expired rows are read too (until pruned), so that only ids never seen count as gaps
+      const page = await log.after(from, pageSize);
+      const now = epochSeconds(clock);
       for (const e of page) {
         gaps.delete(e.id);
         if (e.id > lastId) {
           for (let missing = lastId + 1; missing < e.id && e.id - lastId < 1000; missing++) gaps.set(missing, clock.now());
           lastId = e.id;
         }
-        deliver(e);
+        if (e.expiresAt > now) deliver(e);
       }
       if (page.length < pageSize) break;
       from = page[page.length - 1]!.id;
