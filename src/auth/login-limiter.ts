@@ -1,3 +1,4 @@
+import type { RedisClient } from "../cache/redis-client.js";
 import type { Clock } from "../clock.js";
 import { AppError } from "../errors.js";
 
@@ -142,7 +143,7 @@ export function createMemoryCounterStore(clock: Clock, maxKeys = 100_000): Count
 }
 
 /** Counters in Redis, shared by every instance: INCRBY / HINCRBY with the window set on the first. */
-export function createRedisCounterStore(client: import("../cache/redis-client.js").RedisClient): CounterStore {
+export function createRedisCounterStore(client: RedisClient): CounterStore {
   const result = (res: [Error | null, unknown][] | null, windowSeconds: number) => ({
     count: Number(res?.[0]?.[1] ?? 0),
     ttl: Math.max(Number(res?.[2]?.[1] ?? windowSeconds), 1),

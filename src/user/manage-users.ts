@@ -60,8 +60,9 @@ export async function deleteUser(deps: AccountChangeDeps, username: string): Pro
   username = canonicalUsername(username);
   checkUsername(username);
   const id = await deps.users.delete(username);
-  await deps.sessionStore.revokeUser(id, epochSeconds(deps.clock));
-  await deps.events.publish(deletedUserRevocation(id, epochSeconds(deps.clock), deps.accessExpire));
+  const now = epochSeconds(deps.clock);
+  await deps.sessionStore.revokeUser(id, now);
+  await deps.events.publish(deletedUserRevocation(id, now, deps.accessExpire));
   return id;
 }
 
