@@ -12,6 +12,8 @@ import { defaultConfig, type Config } from "../src/config.js";
 import { openDatabase } from "../src/db/connect.js";
 import type { Logger } from "../src/logger.js";
 import { startBookstore, type Bookstore } from "../src/main.js";
+import { openStorage } from "../src/service-context.js";
+import { addUser } from "../src/user/manage-users.js";
 import type { Clock } from "../src/clock.js";
 
 /** A random secret that passes the strength check. */
@@ -89,6 +91,16 @@ export function testConfig(
 
 /** Fast argon2id for tests (256 KiB, one pass); production uses OWASP's 19 MiB, two passes. */
 export const testPasswordCost = { memoryKiB: 256, timeCost: 1, parallelism: 1 };
+
+/** Adds users to the config's database, each with the password `<name>-password`. */
+export async function addTestUsers(config: Config, ...names: string[]): Promise<void> {
+  const storage = await openStorage(config, { passwordCost: testPasswordCost });
+  try {
+    for (const username of names) await addUser(storage, { username, password: `${username}-password` });
+  } finally {
+    await storage.close();
+  }
+}
 
 /** Starts the whole app on loopback ports chosen by the OS. */
 export async function startTestApp(

@@ -8,7 +8,7 @@ import { loadConfig, type Config } from "../src/config.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { checkRedis, dropKeys, resetDatabase, runBookstore, settlesTo, startTestApp, tempDir, testDataSources, testKeyPrefix, testPasswordCost, testRedisUrl, testSecret, callOutcome as outcome } from "./harness.js";
+import { addTestUsers, checkRedis, dropKeys, resetDatabase, runBookstore, settlesTo, startTestApp, tempDir, testDataSources, testKeyPrefix, testPasswordCost, testRedisUrl, testSecret, callOutcome as outcome } from "./harness.js";
 import { proxyFor } from "./tcp-proxy.js";
 
 const dir = tempDir();
@@ -111,9 +111,7 @@ describe("Redis down: the login limits fall back to each instance's own", { skip
     const { proxy, url } = await proxyFor(redisUrl!, 6379);
     const prefix = testKeyPrefix();
     const { config } = configFile("guess-outage", ["CacheRedis:", `  Url: ${url}`, `  KeyPrefix: "${prefix}"`]);
-    const storage = await openStorage(config, { passwordCost: testPasswordCost });
-    await addUser(storage, { username: "alice", password: "alice-password" });
-    await storage.close();
+    await addTestUsers(config, "alice");
     const app = await startTestApp(config, { only: "user" });
     try {
       proxy.cut();
@@ -135,9 +133,7 @@ describe("MariaDB compares usernames exactly (NO PAD)", { skip: mysql === undefi
     await resetDatabase(mysql!);
     const { config: sqlite } = configFile("guess-mysql", []);
     const config: Config = { ...sqlite, database: { ...sqlite.database, dataSource: mysql! } };
-    const storage = await openStorage(config, { passwordCost: testPasswordCost });
-    await addUser(storage, { username: "alice", password: "alice-password" });
-    await storage.close();
+    await addTestUsers(config, "alice");
     const app = await startTestApp(config, { only: "user" });
     try {
       const client = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
