@@ -1,11 +1,10 @@
-// @grpc/grpc-js serving search.v1.SearchService with the same JWT check (jose, HS256, a
-// CryptoKey imported once) in a server interceptor.
-import { webcrypto } from "node:crypto";
+// @grpc/grpc-js serving search.v1.SearchService with the JWT check a speed-minded grpc-js user
+// writes: fast-jwt (the verifier @fastify/jwt uses), HS256 only, in a server interceptor.
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
-import { jwtVerify } from "jose";
+import { createVerifier } from "fast-jwt";
 
-const key = await webcrypto.subtle.importKey("raw", Buffer.from(process.env.ACCESS_SECRET!), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+const verify = createVerifier({ key: process.env.ACCESS_SECRET!, algorithms: ["HS256"], requiredClaims: ["exp"] });
 const def = protoLoader.loadSync(["search/v1/search.proto"], { includeDirs: ["proto"], longs: String, defaults: true });
 const pkg = grpc.loadPackageDefinition(def) as any;
 
@@ -16,11 +15,13 @@ const auth: grpc.ServerInterceptor = (method, call) =>
         onReceiveMetadata(metadata, mdNext) {
           if (!method.path.endsWith("/Do")) return mdNext(metadata);
           const header = String(metadata.get("authorization")[0] ?? "");
-          const token = header.replace(/^bearer\s+/i, "");
-          jwtVerify(token, key, { algorithms: ["HS256"], requiredClaims: ["exp"] }).then(
-            () => mdNext(metadata),
-            () => call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: "invalid or missing access token" }),
-          );
+          try {
+            verify(header.replace(/^bearer\s+/i, ""));
+          } catch {
+            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: "invalid or missing access token" });
+            return;
+          }
+          mdNext(metadata);
         },
       });
     },
