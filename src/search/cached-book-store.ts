@@ -15,32 +15,46 @@ const notFound = "*";
 export function createCachedBookStore(
   store: BookStore,
   cache: Cache,
-  options: { expiry: number; notFoundExpiry: number; random?: () => number; onLookup?: (result: "hit" | "miss") => void },
+  options: { expiry: number; notFoundExpiry: number; maxEntries?: number; random?: () => number; onLookup?: (result: "hit" | "miss") => void },
 ): BookStore {
   const flight = createSingleFlight();
+  // the parsed form of each entry last read, by name: a hit returns the same text, not parsed again
+  const parsed = new Map<string, { text: string; book: BookRecord | typeof notFound }>();
+  const maxParsed = options.maxEntries ?? 10_000;
+  const read = (text: string | undefined, name: string) => {
+    if (text === undefined) return undefined;
+    const known = parsed.get(name);
+    if (known !== undefined && known.text === text) return known.book;
+    const book = parseBook(text, name);
+    if (book === undefined) return undefined;
+    if (parsed.size >= maxParsed) parsed.clear();
+    parsed.set(name, { text, book });
+    return book;
+  };
+  const load = (name: string) =>
+    flight(bookKey(name), async () => {
+      options.onLookup?.("miss");
+      const row = await store.findByName(name);
+      if (row === undefined) await cache.set(bookKey(name), notFound, options.notFoundExpiry);
+      else await cache.set(bookKey(name), JSON.stringify(row), jitter(options.expiry, options.random));
+      return row;
+    });
   return {
-    findByName: (name) =>
-      flight(bookKey(name), async () => {
-        const cached = parseBook(await cache.get(bookKey(name)), name);
-        if (cached !== undefined) {
-          options.onLookup?.("hit");
-          return cached === notFound ? undefined : cached;
-        }
-        options.onLookup?.("miss");
-        const row = await store.findByName(name);
-        if (row === undefined) await cache.set(bookKey(name), notFound, options.notFoundExpiry);
-        else await cache.set(bookKey(name), JSON.stringify(row), jitter(options.expiry, options.random));
-        return row;
-      }),
+    // a hit is answered at once; misses for one name share one load (single flight)
+    async findByName(name) {
+      const cached = read(await cache.get(bookKey(name)), name);
+      if (cached === undefined) return load(name);
+      options.onLookup?.("hit");
+      return cached === notFound ? undefined : cached;
+    },
   };
 }
 
-function parseBook(text: string | undefined, name: string): BookRecord | typeof notFound | undefined {
-  if (text === undefined) return undefined;
+function parseBook(text: string, name: string): BookRecord | typeof notFound | undefined {
   if (text === notFound) return notFound;
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
-    if (v.name === name && typeof v.count === "number" && Number.isSafeInteger(v.count)) return { name, count: v.count };
+    if (v.name === name && typeof v.count === "number" && Number.isSafeInteger(v.count)) return Object.freeze({ name, count: v.count });
   } catch {
     // a corrupt entry is a miss
   }
