@@ -10,12 +10,16 @@ import type { RevocableClaims } from "./revocations.js";
 const failClosed: MethodAuth = { policy: "required", roles: [] };
 import { TokenError, tokenTag, type TokenService } from "./tokens.js";
 
+const jwsChars = /^[A-Za-z0-9._-]+$/;
+
 /**
  * Reads the access token of a call from its `authorization` header: the raw token, as in
  * go-zero's tutorial, or `Bearer <token>` with the scheme in any case. Throws
  * {@link TokenError} when the header is absent, empty, or of another form.
  */
 export function tokenFromHeader(value: string | null): string {
+  // the common form, `Bearer <compact JWS>`, without the regular expression below
+  if (value !== null && value.startsWith("Bearer ") && jwsChars.test(value.slice(7))) return value.slice(7);
   if (value === null || value.trim() === "") throw new TokenError("missing");
   const match = /^\s*(?:bearer\s+)?(\S+)\s*$/i.exec(value);
   if (match === null) throw new TokenError("malformed");

@@ -3,6 +3,7 @@ import { createHmac } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import fc from "fast-check";
 import { SignJWT } from "jose";
 import { tokenFromHeader } from "../../src/auth/interceptor.js";
 import { TokenError } from "../../src/auth/tokens.js";
@@ -35,6 +36,25 @@ describe("tokenFromHeader", () => {
     assert.equal(reason("Basic dXNlcjpwYXNz"), "malformed");
     assert.equal(reason("Bearer a.b.c, Bearer d.e.f"), "malformed");
     assert.equal(reason("a.b.c d.e.f"), "malformed");
+  });
+  test("the fast path for `Bearer <token>` reads every header as the general rule does", () => {
+    // the rule as documented: optional surrounding whitespace, an optional `bearer` in any case, one run of non-space
+    const rule = (v: string) => /^\s*(?:bearer\s+)?(\S+)\s*$/i.exec(v)?.[1] ?? (v.trim() === "" ? "missing" : "malformed");
+    const read = (v: string) => {
+      try {
+        return tokenFromHeader(v);
+      } catch (err) {
+        return (err as TokenError).reason;
+      }
+    };
+    const part = fc.oneof(fc.constantFrom("Bearer ", "bearer ", "Bearer", "Bearer  ", " ", "\t", "\u00a0", ".", "-", "_", ",", "a.b.c", "x"), fc.string({ maxLength: 4 }));
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 6 }), (parts) => {
+        const header = parts.join("");
+        assert.equal(read(header), rule(header));
+      }),
+      { seed: 17, numRuns: 3000 },
+    );
   });
 });
 
