@@ -38,8 +38,9 @@ export interface RevocationMirror {
 
 /** Creates an empty mirror. */
 export function createRevocationMirror(clock: Clock): RevocationMirror {
-  // jti and sid share one map under distinct prefixes; users have their own (a cut-off, not a flag)
-  const tokens = new Map<string, number>();
+  // by the claim's own string (no key built per call); users have their own (a cut-off, not a flag)
+  const jtis = new Map<string, number>();
+  const sids = new Map<string, number>();
   const users = new Map<number, { notBefore: number; expiresAt: number }>();
   const now = () => clock.now() / 1000;
   const live = (expiresAt: number | undefined) => expiresAt !== undefined && expiresAt > now();
@@ -55,22 +56,22 @@ export function createRevocationMirror(clock: Clock): RevocationMirror {
         });
         return;
       }
-      const key = `${r.kind}:${r.subject}`;
-      tokens.set(key, Math.max(tokens.get(key) ?? 0, r.expiresAt));
+      const map = r.kind === "jti" ? jtis : sids;
+      map.set(r.subject, Math.max(map.get(r.subject) ?? 0, r.expiresAt));
     },
     isRevoked({ userId, iat, jti, sid }) {
-      if (jti !== undefined && live(tokens.get(`jti:${jti}`))) return true;
-      if (sid !== undefined && live(tokens.get(`sid:${sid}`))) return true;
+      if (jti !== undefined && live(jtis.get(jti))) return true;
+      if (sid !== undefined && live(sids.get(sid))) return true;
       const cut = users.get(userId);
       // a token without iat cannot show it came after the cut-off
       return cut !== undefined && live(cut.expiresAt) && (iat === undefined || iat < cut.notBefore);
     },
     get size() {
-      return tokens.size + users.size;
+      return jtis.size + sids.size + users.size;
     },
     sweep() {
       const t = now();
-      for (const [k, e] of tokens) if (e <= t) tokens.delete(k);
+      for (const map of [jtis, sids]) for (const [k, e] of map) if (e <= t) map.delete(k);
       for (const [k, e] of users) if (e.expiresAt <= t) users.delete(k);
     },
   };
