@@ -13,7 +13,7 @@ const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").rep
 
 /** Draws `bars` (grouped under `sections`, in order) with a common scale, titled `title`. */
 export function barChart(title: string, sections: { heading: string; bars: Bar[] }[], unit: string): string {
-  const labelWidth = 330;
+  const labelWidth = 400;
   const barWidth = 420;
   const rowHeight = 22;
   const width = labelWidth + barWidth + 170;
@@ -42,4 +42,27 @@ export function barChart(title: string, sections: { heading: string; bars: Bar[]
     `</svg>`,
     "",
   ].join("\n");
+}
+
+/** The chart of one bench result: every figure's req/s (and p99), HTTP/1.1 rows apart from HTTP/2 ones. */
+export function resultChart(result: {
+  date: string;
+  cores: number;
+  node: string;
+  pinned: boolean;
+  connections: number;
+  h2: { connections: number; streams: number };
+  figures: Record<string, { rps: number; p99ms: number }>;
+  http2: string[];
+}): string {
+  const bars = (names: string[]) => names.map((name) => ({ label: name, value: result.figures[name]!.rps, ours: name.startsWith("bookstore"), note: `p99 ${result.figures[name]!.p99ms.toFixed(1)} ms` }));
+  const names = Object.keys(result.figures);
+  return barChart(
+    `npm run bench, ${result.date.slice(0, 10)}: ${result.cores} cores, Node ${result.node}, ${result.pinned ? "servers on core 0, load on core 1" : "unpinned"}`,
+    [
+      { heading: `HTTP/1.1, Connect JSON unary (wrk, ${result.connections} connections)`, bars: bars(names.filter((n) => !result.http2.includes(n))) },
+      { heading: `HTTP/2 h2c (h2load, ${result.h2.connections} connections x ${result.h2.streams} streams)`, bars: bars(result.http2) },
+    ],
+    "req/s",
+  );
 }

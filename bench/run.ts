@@ -25,7 +25,7 @@ import { openStorage } from "../src/service-context.js";
 import { login } from "../src/user/login.js";
 import { addUser } from "../src/user/manage-users.js";
 import { freePort } from "../scripts/free-port.js";
-import { barChart } from "./chart.js";
+import { resultChart } from "./chart.js";
 import { ensureLoadGenerators, h2load, wrk, type Figure, type LoadRequest } from "./loadgen.js";
 import { interleavedRates } from "./interleave.mjs";
 
@@ -209,6 +209,7 @@ async function main(): Promise<void> {
       "connectNodeAdapter + our interceptors, Do (gRPC h2c)": grpc(connectH2Port),
       "bookstore, Do (Connect JSON, h2c)": overH2(doOf(searchPort)),
     };
+    const http2 = Object.keys(loads).filter((name) => /gRPC|h2c|grpc-js/.test(name));
     // warm-up: module loading, JIT and caches settle before anything is counted
     if (!quick) for (const load of Object.values(loads)) await load(2);
     const samples: Record<string, Figure[]> = {};
@@ -334,21 +335,11 @@ async function main(): Promise<void> {
     for (const g of goals) lines.push(`| ${g.goal} | ${g.value.toFixed(2)} | ${g.higher ? ">=" : "<="} ${g.target} | ${g.pass ? "pass" : "FAIL"} |`);
     console.log(lines.join("\n"));
 
-    const result = { date: new Date().toISOString(), quick, seconds, runs, cores, pinned, node: process.version, figures, rounds: samples, hmacFloor, firstSight, hashRate, loginRate, restRate, warmQueries, workers: { one, many, count: cores }, memory, idleConnectionKiB: idleKiB, goals };
+    const result = { date: new Date().toISOString(), quick, seconds, runs, cores, pinned, node: process.version, figures, rounds: samples, hmacFloor, firstSight, hashRate, loginRate, restRate, warmQueries, workers: { one, many, count: cores }, memory, idleConnectionKiB: idleKiB, http2, goals };
     const out = values.out ?? (quick ? join(dir, "result.json") : join(root, "bench", "results", `${result.date.replace(/[:.]/g, "-")}.json`));
     mkdirSync(resolve(out, ".."), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
-    const bars = (names: string[]) => names.map((name) => ({ label: name, value: figures[name]!.rps, ours: name.startsWith("bookstore"), note: `p99 ${figures[name]!.p99ms.toFixed(1)} ms` }));
-    const names = Object.keys(figures);
-    const h2Names = names.filter((n) => /gRPC|h2c/.test(n));
-    const chart = barChart(
-      `npm run bench, ${result.date.slice(0, 10)}: ${cores} cores, Node ${process.version}, ${pinned ? "servers on core 0, load on core 1" : "unpinned"}`,
-      [
-        { heading: `HTTP/1.1, Connect JSON unary (wrk, ${connections} connections)`, bars: bars(names.filter((n) => !h2Names.includes(n))) },
-        { heading: `HTTP/2 h2c (h2load, ${h2.connections} x ${h2.streams} streams)`, bars: bars(h2Names) },
-      ],
-      "req/s",
-    );
+    const chart = resultChart({ ...result, connections, h2, http2 });
     const svg = out.replace(/\.json$/, "") + ".svg";
     writeFileSync(svg, chart);
     console.log(`\nresults: ${out}\nchart: ${svg}`);
