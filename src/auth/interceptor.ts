@@ -19,7 +19,10 @@ const jwsChars = /^[A-Za-z0-9._-]+$/;
  */
 export function tokenFromHeader(value: string | null): string {
   // the common form, `Bearer <compact JWS>`, without the regular expression below
-  if (value !== null && value.startsWith("Bearer ") && jwsChars.test(value.slice(7))) return value.slice(7);
+  if (value !== null && value.startsWith("Bearer ")) {
+    const token = value.slice(7);
+    if (jwsChars.test(token)) return token;
+  }
   if (value === null || value.trim() === "") throw new TokenError("missing");
   const match = /^\s*(?:bearer\s+)?(\S+)\s*$/i.exec(value);
   if (match === null) throw new TokenError("malformed");
