@@ -11,6 +11,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
  && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
+# the workspaces: the auth library (built by npm ci's prepare) and the example service
+COPY packages ./packages
+COPY examples ./examples
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -22,6 +25,9 @@ WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# node_modules/protogate links here: the library's manifest and compiled code
+COPY --from=build /app/packages/protogate/package.json ./packages/protogate/package.json
+COPY --from=build /app/packages/protogate/dist ./packages/protogate/dist
 COPY etc ./etc
 # `bookstore ...` inside the container (user add, migrate, keys generate) runs the same build
 RUN printf '#!/bin/sh\nexec node /app/dist/run.js "$@"\n' > /usr/local/bin/bookstore \

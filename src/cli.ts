@@ -4,7 +4,7 @@ import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import { inspectToken } from "./auth/inspect-token.js";
 import { generateKeyFiles } from "./auth/generate-key.js";
-import { PolicyError } from "./auth/policy.js";
+import { PolicyError } from "protogate";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { AppError } from "./errors.js";
 import { createLogger } from "./logger.js";

@@ -1,7 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
-import { createAuthInterceptor } from "./auth/interceptor.js";
-import { resolvePolicies } from "./auth/policy.js";
+import { createAuthInterceptor, methodName, resolvePolicies } from "protogate";
+import { realm } from "./auth/caller.js";
+import type { AccessToken } from "./auth/tokens.js";
+import { AppError } from "./errors.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { createAccessLogInterceptor } from "./observability/access-log.js";
 import { Health } from "./gen/health/v1/health_pb.js";
@@ -64,12 +66,30 @@ export function createServiceRoutes(
       createErrorInterceptor(ctx.logger),
       createAuthInterceptor({
         policies,
-        tokens: ctx.tokens,
-        logger: ctx.logger,
-        onReject: ctx.metrics.authFailure,
-        revocations: ctx.revocations,
-        revocationFailOpen: ctx.config.auth.revocationFailOpen,
+        verify: ctx.tokens.verify,
+        isRevoked: revocationCheck(ctx),
+        realm,
+        onReject({ reason, method, tokenTag }) {
+          ctx.metrics.authFailure(reason);
+          ctx.logger.warn({ reason, method: methodName(method), tokenTag }, "access token rejected");
+        },
+        onDenied({ method, claims, missingRoles }) {
+          ctx.logger.warn({ method: methodName(method), userId: Number(claims.userId), missingRoles }, "permission denied");
+        },
       }),
     ],
+  };
+}
+
+/**
+ * The revocation check, against this process's mirror (no round trip per call). Until the
+ * mirror has been loaded nothing is known: `unavailable`, unless `Auth.RevocationFailOpen`.
+ */
+function revocationCheck(ctx: Pick<ServiceContext, "revocations" | "config">): (token: AccessToken) => boolean {
+  const { revocations } = ctx;
+  const failOpen = ctx.config.auth.revocationFailOpen;
+  return (token) => {
+    if (!revocations.synced && !failOpen) throw new AppError("unavailable", "revocations not loaded yet");
+    return revocations.isRevoked(token);
   };
 }

@@ -1,7 +1,7 @@
 import { loadKeyRing } from "./auth/key-config.js";
 import { createPasswordHasher, type Argon2Params, type PasswordHasher } from "./auth/password.js";
-import { createTokenService, type TokenService } from "./auth/tokens.js";
-import { withVerifiedTokenCache } from "./auth/verified-token-cache.js";
+import { createTokenService, type AccessToken, type TokenService } from "./auth/tokens.js";
+import { withVerifiedTokenCache } from "protogate/jwt";
 import { epochSeconds, systemClock, type Clock } from "./clock.js";
 import { ConfigError, type Config } from "./config.js";
 import { isUnavailableError } from "./errors.js";
@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { createLoginLimiter, createMemoryCounterStore, createRedisCounterStore, withFallback, type CounterStore, type LoginLimiter } from "./auth/login-limiter.js";
 import type { Cache } from "./cache/cache.js";
 import type { RedisClient } from "./cache/redis-client.js";
-import { createRevocationMirror, type RevocableClaims } from "./auth/revocations.js";
+import { createRevocationMirror } from "./auth/revocations.js";
 import { createAuthEventLog } from "./events/auth-event-log.js";
 import { createAuthEvents, type AuthEvents } from "./events/auth-events.js";
 import { createEpochFile, createMemoryCache } from "./cache/memory-cache.js";
@@ -64,7 +64,7 @@ export interface ServiceContext {
 
 /** The revocations as the serving path sees them: checked in memory, written through the log. */
 export interface Revocations {
-  isRevoked(claims: RevocableClaims): boolean;
+  isRevoked(token: AccessToken): boolean;
   /** False until the log has been read once: then nothing is known, and checks fail closed. */
   readonly synced: boolean;
   /** Live revocations held. */

@@ -47,7 +47,7 @@ describe("other clients: buf curl and @grpc/grpc-js", () => {
 
   test("@grpc/grpc-js with the .proto files", async () => {
     const def = protoLoader.loadSync(["user/v1/user.proto", "search/v1/search.proto"], {
-      includeDirs: ["proto"],
+      includeDirs: ["proto", "packages/protogate/proto"],
       longs: String,
       defaults: true,
     });

@@ -7,7 +7,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { calculateJwkThumbprint, decodeProtectedHeader, importPKCS8, SignJWT, type JWK } from "jose";
 import { generateKeyFiles } from "../src/auth/generate-key.js";
-import type { Algorithm } from "../src/auth/keys.js";
+import type { Algorithm } from "protogate/jwt";
 import { ConfigError, loadConfig, type Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
@@ -251,7 +251,7 @@ test("start-up refuses a missing, mismatched or weak key in one line", async () 
   writeFileSync(notPem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
   const cases: [Partial<Config["auth"]>, RegExp][] = [
     [{ algorithm: "ES256" }, /bookstore keys generate --alg ES256/],
-    [{ algorithm: "RS256", signingKeyFile: es.privateKeyFile }, /ES256 key but Auth.Algorithm is RS256/],
+    [{ algorithm: "RS256", signingKeyFile: es.privateKeyFile }, /ES256 key, not RS256/],
     [{ algorithm: "RS256", signingKeyFile: weakRsa }, /at least 2048 bits/],
     [{ algorithm: "ES256", signingKeyFile: notPem }, /not a PEM private key/],
     [{ algorithm: "ES256", signingKeyFile: join(dir.path, "missing.pem") }, /cannot read .*ENOENT/],

@@ -5,7 +5,7 @@ import * as protoLoader from "@grpc/proto-loader";
 import { createVerifier } from "fast-jwt";
 
 const verify = createVerifier({ key: process.env.ACCESS_SECRET!, algorithms: ["HS256"], requiredClaims: ["exp"] });
-const def = protoLoader.loadSync(["search/v1/search.proto"], { includeDirs: ["proto"], longs: String, defaults: true });
+const def = protoLoader.loadSync(["search/v1/search.proto"], { includeDirs: ["proto", "packages/protogate/proto"], longs: String, defaults: true });
 const pkg = grpc.loadPackageDefinition(def) as any;
 
 const auth: grpc.ServerInterceptor = (method, call) =>

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { publicKeyId, type Algorithm } from "./keys.js";
+import { publicKeyId, type Algorithm } from "protogate/jwt";
 
 /** A key pair written by {@link generateKeyFiles}. */
 export interface GeneratedKey {

@@ -1,5 +1,5 @@
 import { AppError } from "../errors.js";
-import { parseStrictJsonObject } from "./strict-json.js";
+import { parseStrictJsonObject } from "protogate/jwt";
 
 /**
  * Decodes a token for debugging WITHOUT verifying it: its header, its claims, and the times in

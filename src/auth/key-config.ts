@@ -1,8 +1,8 @@
 import type { Clock } from "../clock.js";
 import { ConfigError, type Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { readKeyFile, signingKeyFromPem, verificationKeyFromPem, type SigningKey, type VerificationKey } from "./keys.js";
-import { createRemoteKeySet } from "./remote-jwks.js";
+import { readFileSync } from "node:fs";
+import { createRemoteKeySet, KeyError, signingKeyFromPem, verificationKeyFromPem, type SigningKey, type VerificationKey } from "protogate/jwt";
 import { checkPreviousSecret, resolveAccessSecret } from "./secret.js";
 import type { TokenServiceOptions } from "./tokens.js";
 
@@ -13,6 +13,19 @@ import type { TokenServiceOptions } from "./tokens.js";
  * alone) may verify with a JWKS URL only. Refuses, in one line, anything weak or missing.
  */
 export async function loadKeyRing(
+  config: Config,
+  options: { signs: boolean; clock: Clock; logger: Logger },
+): Promise<Pick<TokenServiceOptions, "secret" | "signing" | "previousSecret" | "verifyKeys" | "remoteKeys">> {
+  try {
+    return await readRing(config, options);
+  } catch (err) {
+    // the key's own error, already naming the setting it came from
+    if (err instanceof KeyError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+async function readRing(
   config: Config,
   options: { signs: boolean; clock: Clock; logger: Logger },
 ): Promise<Pick<TokenServiceOptions, "secret" | "signing" | "previousSecret" | "verifyKeys" | "remoteKeys">> {
@@ -68,4 +81,13 @@ async function readSigningKey(config: Config): Promise<SigningKey | undefined> {
     return signingKeyFromPem(readKeyFile(signingKeyFile, where), algorithm, `${where} ${signingKeyFile}`);
   }
   return undefined;
+}
+
+/** Reads a key file, naming the file (never its contents) when it cannot be read. */
+function readKeyFile(path: string, where: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`${where}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
+  }
 }

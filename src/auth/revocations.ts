@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import type { AccessToken } from "./tokens.js";
 
 /**
  * One revocation: an access token by `jti`, a session by `sid`, or every token of a user issued
@@ -13,14 +14,6 @@ export interface Revocation {
   readonly expiresAt: number;
 }
 
-/** The claims a revocation check looks at. */
-export interface RevocableClaims {
-  readonly userId: number;
-  readonly iat: number | undefined;
-  readonly jti: string | undefined;
-  readonly sid: string | undefined;
-}
-
 /**
  * The live revocations held in this process: checked on every call without a round trip, kept
  * current by whatever feeds {@link RevocationMirror.apply} (see `auth-events.ts`).
@@ -29,7 +22,7 @@ export interface RevocationMirror {
   /** Adds a revocation (idempotent; a later `user` cut-off only ever moves forward). */
   apply(revocation: Revocation): void;
   /** Whether the token is revoked: by `jti`, by `sid`, or by its user's cut-off. */
-  isRevoked(claims: RevocableClaims): boolean;
+  isRevoked(token: AccessToken): boolean;
   /** Live entries held (expired ones are dropped by {@link sweep}). */
   readonly size: number;
   /** Drops the entries that have expired. */
@@ -59,10 +52,11 @@ export function createRevocationMirror(clock: Clock): RevocationMirror {
       const map = r.kind === "jti" ? jtis : sids;
       map.set(r.subject, Math.max(map.get(r.subject) ?? 0, r.expiresAt));
     },
-    isRevoked({ userId, iat, jti, sid }) {
+    isRevoked({ claims, iat, jti }) {
       if (jti !== undefined && live(jtis.get(jti))) return true;
+      const { sid } = claims;
       if (sid !== undefined && live(sids.get(sid))) return true;
-      const cut = users.get(userId);
+      const cut = users.get(Number(claims.userId));
       // a token without iat cannot show it came after the cut-off
       return cut !== undefined && live(cut.expiresAt) && (iat === undefined || iat < cut.notBefore);
     },

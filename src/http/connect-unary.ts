@@ -29,6 +29,16 @@ import {
 import { asCallerFault, httpStatusOf } from "./caller-fault.js";
 import { lightHeaders } from "./light-headers.js";
 
+/**
+ * The @connectrpc/connect release whose unary handling this module mirrors: its protocol
+ * parts are assembled here in the order its own handler uses them (connect-es
+ * `protocol-connect/handler-factory.ts` and `protocol-grpc/handler-factory.ts`, 2.1.2).
+ * `test/http/lean-unary-version.test.ts` fails when the installed version differs, so an
+ * upgrade forces a review of this copy against the new release (and of
+ * `test/wire-equivalence.test.ts`, which holds the two byte for byte).
+ */
+export const mirroredConnectVersion = "2.1.2";
+
 /** What the caller has already worked out about one request. */
 export interface ConnectUnaryCall {
   readonly url: string;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import { claimsKey } from "../auth/context.js";
+import { callerUserId } from "../auth/caller.js";
 import { codeName } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "./metrics.js";
@@ -35,7 +35,7 @@ export function createAccessLogInterceptor(logger: Logger, metrics: Metrics): In
           protocol: protocolOf(req.header.get("content-type")),
           code,
           ms: Math.round(seconds * 1e6) / 1e3,
-          userId: req.contextValues.get(claimsKey)?.userId,
+          userId: callerUserId(req.contextValues),
           requestId,
         },
         "rpc",

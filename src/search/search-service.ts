@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { requireUserId } from "../auth/context.js";
+import { requireUserId } from "../auth/caller.js";
 import type { SearchService } from "../gen/search/v1/search_pb.js";
 import type { ServiceContext } from "../service-context.js";
 import { searchBook } from "./search-book.js";

@@ -3,8 +3,8 @@ import type { Cache } from "../cache/cache.js";
 import { epochSeconds, type Clock } from "../clock.js";
 import { AppError, isUnavailableError } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { AccessClaims, TokenService } from "../auth/tokens.js";
-import { TokenError } from "../auth/tokens.js";
+import { AuthError } from "protogate";
+import type { AccessToken, TokenService } from "../auth/tokens.js";
 import { sessionRevocation, tokenRevocation, userRevocation, type Revocation } from "../auth/revocations.js";
 import type { RefreshRecord, SessionStore } from "./session-store.js";
 import type { UserRecord, UserStore } from "./user-store.js";
@@ -33,7 +33,7 @@ export interface Sessions {
    */
   refresh(refreshToken: string): Promise<TokenPair>;
   /** Ends the caller's session (when the token has one) and revokes the token itself. */
-  end(claims: AccessClaims): Promise<void>;
+  end(token: AccessToken): Promise<void>;
   /** Ends every session of a user (after a password change). */
   endAll(userId: number): Promise<number>;
 }
@@ -108,7 +108,7 @@ export function createSessions(deps: {
       try {
         claims = await tokens.verifyRefresh(refreshToken.trim());
       } catch (err) {
-        if (err instanceof TokenError) throw new AppError("refresh_invalid", undefined, { cause: err.reason });
+        if (err instanceof AuthError) throw new AppError("refresh_invalid", undefined, { cause: err.reason });
         throw err;
       }
       const hash = hashOf(refreshToken.trim());
@@ -134,18 +134,21 @@ export function createSessions(deps: {
       return next.pair;
     },
 
-    async end(claims) {
+    async end(token) {
+      const { jti, exp } = token;
+      const userId = Number(token.claims.userId);
+      const { sid } = token.claims;
       const now = epochSeconds(clock);
       if (revocations.size >= maxRevocations) {
         // the mirror is full: one cut-off for the user (all their sessions) keeps it bounded
-        logger.warn({ userId: claims.userId, revocations: revocations.size }, "revocation list full; logout ends every session of the user");
-        await endAllSessions({ store, revocations, clock, accessExpire }, claims.userId);
+        logger.warn({ userId, revocations: revocations.size }, "revocation list full; logout ends every session of the user");
+        await endAllSessions({ store, revocations, clock, accessExpire }, userId);
         return;
       }
-      if (claims.sid !== undefined) await store.revoke(claims.sid, now);
+      if (sid !== undefined) await store.revoke(sid, now);
       await revocations.publish(
-        ...(claims.jti !== undefined ? [tokenRevocation(claims.jti, claims.exp)] : []),
-        ...(claims.sid !== undefined ? [sessionRevocation(claims.sid, now, accessExpire)] : []),
+        ...(jti !== undefined ? [tokenRevocation(jti, exp)] : []),
+        ...(sid !== undefined ? [sessionRevocation(sid, now, accessExpire)] : []),
       );
     },
 

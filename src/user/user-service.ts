@@ -1,7 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { UserService } from "../gen/user/v1/user_pb.js";
 import type { ServiceContext } from "../service-context.js";
-import { getClaims } from "../auth/context.js";
+import { callerToken } from "../auth/caller.js";
 import { AppError } from "../errors.js";
 import { clientAddressKey } from "../http/client-address.js";
 import { login } from "./login.js";
@@ -22,10 +22,10 @@ export function createUserService(
       return wirePair(await ctx.sessions.refresh(req.refreshToken));
     },
     async logout(_req, hctx) {
-      const claims = getClaims(hctx);
-      if (claims === undefined) throw new AppError("token_invalid");
-      if (claims.jti === undefined) throw new AppError("invalid_argument", "this token has no jti, so it cannot be revoked");
-      await ctx.sessions.end(claims);
+      const token = callerToken(hctx);
+      if (token === undefined) throw new AppError("token_invalid");
+      if (token.jti === undefined) throw new AppError("invalid_argument", "this token has no jti, so it cannot be revoked");
+      await ctx.sessions.end(token);
       return {};
     },
   };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { create, createFileRegistry, setExtension, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema, MethodOptionsSchema, ServiceOptionsSchema, file_google_protobuf_descriptor } from "@bufbuild/protobuf/wkt";
-import { default_policy, file_auth_v1_auth, policy, required_roles, type Policy } from "../../src/gen/auth/v1/auth_pb.js";
+import { default_policy, file_protogate_v1_auth, policy, required_roles, type Policy } from "protogate";
 
 /**
  * Builds `fixture.v1.FixtureService` at run time, as if compiled from a .proto using our
@@ -17,7 +17,7 @@ export function fixtureService(serviceDefault: Policy | undefined, methods: Reco
     name: "fixture/v1/fixture.proto",
     package: "fixture.v1",
     syntax: "proto3",
-    dependency: ["auth/v1/auth.proto"],
+    dependency: ["protogate/v1/auth.proto"],
     messageType: [{ name: "Empty" }],
     service: [
       {
@@ -33,7 +33,7 @@ export function fixtureService(serviceDefault: Policy | undefined, methods: Reco
     ],
   });
   const registry = createFileRegistry(file, (n) =>
-    n === "auth/v1/auth.proto" ? file_auth_v1_auth : n === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined,
+    n === "protogate/v1/auth.proto" ? file_protogate_v1_auth : n === "google/protobuf/descriptor.proto" ? file_google_protobuf_descriptor : undefined,
   );
   const service = registry.getService("fixture.v1.FixtureService");
   assert.ok(service);

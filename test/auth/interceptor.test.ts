@@ -5,8 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import fc from "fast-check";
 import { SignJWT } from "jose";
-import { tokenFromHeader } from "../../src/auth/interceptor.js";
-import { TokenError } from "../../src/auth/tokens.js";
+import { AuthError, tokenFromHeader } from "protogate";
 import { SearchService } from "../../src/gen/search/v1/search_pb.js";
 import { memoryLogger, startTestApp, tempDir, testConfig, testSecret } from "../harness.js";
 
@@ -25,7 +24,7 @@ describe("tokenFromHeader", () => {
       try {
         tokenFromHeader(v);
       } catch (err) {
-        assert.ok(err instanceof TokenError);
+        assert.ok(err instanceof AuthError);
         return err.reason;
       }
       return "accepted";
@@ -44,7 +43,7 @@ describe("tokenFromHeader", () => {
       try {
         return tokenFromHeader(v);
       } catch (err) {
-        return (err as TokenError).reason;
+        return (err as AuthError).reason;
       }
     };
     const part = fc.oneof(fc.constantFrom("Bearer ", "bearer ", "Bearer", "Bearer  ", " ", "\t", "\u00a0", ".", "-", "_", ",", "a.b.c", "x"), fc.string({ maxLength: 4 }));

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { combinePolicy, PolicyError, resolvePolicies, resolvePolicy } from "../../src/auth/policy.js";
-import { Policy } from "../../src/gen/auth/v1/auth_pb.js";
+import { combinePolicy, Policy, PolicyError, resolvePolicies, resolvePolicy } from "protogate";
 import { fixtureService } from "./fixture-service.js";
 import { portServices, publicInfrastructure } from "../../src/routes.js";
 

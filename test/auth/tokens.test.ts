@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
-import { createTokenService, secretKeyId, TokenError, type TokenRejection } from "../../src/auth/tokens.js";
+import { AuthError, type TokenRejection } from "protogate";
+import { createTokenService, secretKeyId } from "../../src/auth/tokens.js";
 import { manualClock, testSecret } from "../harness.js";
 
 const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
@@ -17,8 +18,8 @@ async function rejection(p: Promise<unknown>): Promise<TokenRejection> {
   try {
     await p;
   } catch (err) {
-    assert.ok(err instanceof TokenError, `expected TokenError, got ${String(err)}`);
-    return err.reason;
+    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
+    return err.reason as TokenRejection;
   }
   assert.fail("token was accepted");
 }
@@ -33,7 +34,7 @@ describe("token service", async () => {
     const claims = { userId: 5, iat: now, exp: now + 60 };
     for (let i = 0; i < 100; i++) {
       const token = hmacToken(secret, { alg: "HS256", typ: "JWT", n: i % 40 }, claims);
-      assert.equal((await tokens.verify(token)).userId, 5);
+      assert.equal((await tokens.verify(token)).claims.userId, 5n);
       const forged = token.slice(0, token.lastIndexOf(".") + 1) + hmacToken(testSecret(), { alg: "HS256" }, claims).split(".")[2];
       assert.equal(await rejection(tokens.verify(forged)), "bad_signature");
     }
@@ -50,13 +51,18 @@ describe("token service", async () => {
     assert.equal(payload.iat, now);
     assert.equal(payload.exp, now + 3600);
     assert.equal(typeof payload.jti, "string");
-    const claims = await tokens.verify(issued.token);
-    assert.deepEqual({ ...claims }, { userId: 42, iat: now, exp: now + 3600, jti: payload.jti, roles: [], sid: undefined });
+    assert.deepEqual(Object.keys(payload), ["userId", "iat", "exp", "jti"], "the payload carries the tutorial's claims and nothing else");
+    const { claims, ...registered } = await tokens.verify(issued.token);
+    assert.deepEqual(registered, { iat: now, exp: now + 3600, jti: payload.jti });
+    assert.equal(claims.$typeName, "user.v1.AccessClaims");
+    assert.equal(claims.userId, 42n);
+    assert.deepEqual(claims.roles, []);
+    assert.equal(claims.sid, undefined);
   });
 
   test("accepts a token made the go-zero way (golang-jwt HS256 MapClaims)", async () => {
     const token = hmacToken(secret, { alg: "HS256", typ: "JWT" }, { exp: now + 100, iat: now, userId: 7 });
-    assert.equal((await tokens.verify(token)).userId, 7);
+    assert.equal((await tokens.verify(token)).claims.userId, 7n);
   });
 
   test("expired, beyond the clock tolerance", async () => {
@@ -119,17 +125,17 @@ describe("key rotation and configured claims", async () => {
 
   test("PrevAccessSecret: old tokens verify until the previous secret is removed; new ones use the new key", async () => {
     const old = (await before.issue(1)).token;
-    assert.equal((await during.verify(old)).userId, 1);
+    assert.equal((await during.verify(old)).claims.userId, 1n);
     assert.equal(await rejection(after.verify(old)), "unknown_key");
     const fresh = (await during.issue(2)).token;
     assert.equal(decodeProtectedHeader(fresh).kid, secretKeyId(newSecret));
     assert.equal(await rejection(before.verify(fresh)), "unknown_key");
-    assert.equal((await after.verify(fresh)).userId, 2);
+    assert.equal((await after.verify(fresh)).claims.userId, 2n);
   });
 
   test("go-zero's tokens (no kid) are tried with the current then the previous secret", async () => {
-    assert.equal((await during.verify(hmacToken(oldSecret, { alg: "HS256", typ: "JWT" }, { exp: now + 60, iat: now, userId: 3 }))).userId, 3);
-    assert.equal((await during.verify(hmacToken(newSecret, { alg: "HS256", typ: "JWT" }, { exp: now + 60, iat: now, userId: 4 }))).userId, 4);
+    assert.equal((await during.verify(hmacToken(oldSecret, { alg: "HS256", typ: "JWT" }, { exp: now + 60, iat: now, userId: 3 }))).claims.userId, 3n);
+    assert.equal((await during.verify(hmacToken(newSecret, { alg: "HS256", typ: "JWT" }, { exp: now + 60, iat: now, userId: 4 }))).claims.userId, 4n);
   });
 
   test("a kid naming no current key is refused, even with a good signature", async () => {
@@ -142,7 +148,7 @@ describe("key rotation and configured claims", async () => {
     const { token } = await scoped.issue(5);
     const payload = decodeJwt(token);
     assert.deepEqual([payload.iss, payload.aud], ["https://auth.example", "bookstore"]);
-    assert.equal((await scoped.verify(token)).userId, 5);
+    assert.equal((await scoped.verify(token)).claims.userId, 5n);
     const wrong = (p: Record<string, unknown>) => hmacToken(newSecret, { alg: "HS256" }, { exp: now + 60, userId: 1, ...p });
     assert.equal(await rejection(scoped.verify(wrong({ iss: "https://auth.example", aud: "other" }))), "bad_claims");
     assert.equal(await rejection(scoped.verify(wrong({ iss: "https://evil.example", aud: "bookstore" }))), "bad_claims");
@@ -155,7 +161,7 @@ describe("key rotation and configured claims", async () => {
     const lax = await createTokenService({ secret: newSecret, accessExpire: 3600, clock, clockTolerance: 600 });
     const justExpired = hmacToken(newSecret, { alg: "HS256" }, { iat: now - 100, exp: now - 10, userId: 1 });
     assert.equal(await rejection(strict.verify(justExpired)), "expired");
-    assert.equal((await during.verify(justExpired)).userId, 1, "within the default 30 s");
+    assert.equal((await during.verify(justExpired)).claims.userId, 1n, "within the default 30 s");
     const longExpired = hmacToken(newSecret, { alg: "HS256" }, { iat: now - 200, exp: now - 90, userId: 1 });
     assert.equal(await rejection(lax.verify(longExpired)), "expired", "600 is capped at 60");
   });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { createTokenService, TokenError, type TokenService } from "../../src/auth/tokens.js";
-import { withVerifiedTokenCache } from "../../src/auth/verified-token-cache.js";
+import { AuthError } from "protogate";
+import { withVerifiedTokenCache } from "protogate/jwt";
+import { createTokenService, type TokenService } from "../../src/auth/tokens.js";
 import { manualClock, testSecret } from "../harness.js";
 
 /** Counts how often the wrapped service really verifies. */
@@ -27,7 +28,7 @@ test("a token verified once is served from the cache until its exp, never after"
   assert.equal(again, first);
   assert.equal(inner.verified, 1);
   clock.advance((exp - Math.floor(clock.now() / 1000)) * 1000 + 31_000); // past exp and the clock tolerance
-  await assert.rejects(tokens.verify(token), (e) => e instanceof TokenError && e.reason === "expired");
+  await assert.rejects(tokens.verify(token), (e) => e instanceof AuthError && e.reason === "expired");
   assert.equal(inner.verified, 2, "an expired entry goes back to the real check");
 });
 

@@ -6,14 +6,14 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import { file_auth_v1_auth } from "../../auth/v1/auth_pb.js";
+import { file_protogate_v1_auth } from "protogate/gen/protogate/v1/auth_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file search/v1/search.proto.
  */
 export const file_search_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChZzZWFyY2gvdjEvc2VhcmNoLnByb3RvEglzZWFyY2gudjEiGQoJRG9SZXF1ZXN0EgwKBG5hbWUYASABKAkiKQoKRG9SZXNwb25zZRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgDIg0KC1BpbmdSZXF1ZXN0Ig4KDFBpbmdSZXNwb25zZTKHAQoNU2VhcmNoU2VydmljZRIxCgJEbxIULnNlYXJjaC52MS5Eb1JlcXVlc3QaFS5zZWFyY2gudjEuRG9SZXNwb25zZRI9CgRQaW5nEhYuc2VhcmNoLnYxLlBpbmdSZXF1ZXN0Ghcuc2VhcmNoLnYxLlBpbmdSZXNwb25zZSIEyPMYAhoEyPMYAWIGcHJvdG8z", [file_auth_v1_auth]);
+  fileDesc("ChZzZWFyY2gvdjEvc2VhcmNoLnByb3RvEglzZWFyY2gudjEiGQoJRG9SZXF1ZXN0EgwKBG5hbWUYASABKAkiKQoKRG9SZXNwb25zZRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgDIg0KC1BpbmdSZXF1ZXN0Ig4KDFBpbmdSZXNwb25zZTKHAQoNU2VhcmNoU2VydmljZRIxCgJEbxIULnNlYXJjaC52MS5Eb1JlcXVlc3QaFS5zZWFyY2gudjEuRG9SZXNwb25zZRI9CgRQaW5nEhYuc2VhcmNoLnYxLlBpbmdSZXF1ZXN0Ghcuc2VhcmNoLnYxLlBpbmdSZXNwb25zZSIEyPMYAhoEyPMYAWIGcHJvdG8z", [file_protogate_v1_auth]);
 
 /**
  * DoRequest names the book to look up.

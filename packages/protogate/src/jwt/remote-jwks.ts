@@ -1,22 +1,29 @@
-import type { Clock } from "../clock.js";
-import { AppError } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { AuthError } from "../errors.js";
+import { systemClock, type Clock } from "../lib/clock.js";
+import { parseStrictJsonObject } from "../lib/strict-json.js";
 import type { KeySet } from "./key-set.js";
 import { verificationKeyFromJwk, type VerificationKey } from "./keys.js";
-import { parseStrictJsonObject } from "./strict-json.js";
+
+/** Where a remote key set reports its state changes (pino, console, or anything alike). */
+export interface JwksLogger {
+  warn(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+}
 
 /** Options of {@link createRemoteKeySet}. */
 export interface RemoteKeySetOptions {
   /** The JWKS document, e.g. `http://user-service:8888/.well-known/jwks.json`. */
   url: string;
-  clock: Clock;
-  logger: Logger;
-  /** Time a fetch may take, in milliseconds. */
-  timeoutMs: number;
-  /** Least time between two refetches for the same unknown `kid` (and between retries after a failure), in milliseconds. */
-  cooldownMs: number;
-  /** Age after which the keys are refetched; a key dropped from the JWKS stops verifying by then. */
-  maxAgeMs: number;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: silent. */
+  logger?: JwksLogger;
+  /** Time a fetch may take, in milliseconds (default 2000). */
+  timeoutMs?: number;
+  /** Least time between two refetches for the same unknown `kid` (and between retries after a failure), in milliseconds (default 30 000). */
+  cooldownMs?: number;
+  /** Age after which the keys are refetched; a key dropped from the JWKS stops verifying by then (default 300 000). */
+  maxAgeMs?: number;
   /** Least time between any two fetches, in milliseconds (default: 1000, or the cool-down if shorter). */
   minIntervalMs?: number;
 }
@@ -27,19 +34,21 @@ const maxKeys = 32;
 /** Unknown kids remembered for the per-kid cool-down (the oldest forgotten first). */
 const maxRememberedKids = 1024;
 
+const silent: JwksLogger = { warn() {}, info() {} };
+
 /**
- * Verification keys fetched from a JWKS URL (the user service's `/.well-known/jwks.json`), so
+ * Verification keys fetched from a JWKS URL (e.g. the issuer's `/.well-known/jwks.json`), so
  * a verifier needs no secret. Fetched with a timeout and cached. A token naming an unknown
  * `kid` causes a refetch unless that same `kid` caused one within the cool-down, and all
  * fetches are at least `minIntervalMs` apart (a request waits for the next one rather than
  * being refused), so forged `kid`s cannot make it hammer the host while a freshly rotated key
  * is picked up within a second. Keys are refetched every `maxAgeMs`, so a key removed from the
  * JWKS stops verifying by then; when the host is down the cached keys keep serving. Until a
- * first fetch succeeds, verification fails with `unavailable` (not the caller's fault, and
+ * first fetch succeeds, verification fails with {@link AuthError} `unavailable` (not the caller's fault, and
  * worth a retry). `version` changes whenever the set of keys does.
  */
 export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { ready(): Promise<boolean>; version(): number; close(): void } {
-  const { url, clock, logger, timeoutMs, cooldownMs, maxAgeMs } = options;
+  const { url, clock = systemClock, logger = silent, timeoutMs = 2000, cooldownMs = 30_000, maxAgeMs = 300_000 } = options;
   const minIntervalMs = options.minIntervalMs ?? Math.min(1000, cooldownMs);
   let keys: readonly VerificationKey[] | undefined;
   let version = 0;
@@ -100,7 +109,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { rea
     async candidates(kid, alg) {
       if (keys === undefined) {
         if (clock.now() - attemptedAt >= cooldownMs || inflight) await nextFetch();
-        if (keys === undefined) throw new AppError("unavailable", "the signing keys cannot be fetched");
+        if (keys === undefined) throw new AuthError("unavailable");
       } else if (clock.now() - fetchedAt > maxAgeMs && !failing) {
         // the interval timer refetches; this covers a timer delayed by a busy process (while the
         // host is down, the cached keys serve without waiting)

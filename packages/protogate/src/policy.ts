@@ -1,5 +1,5 @@
 import { getOption, hasOption, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { default_policy, policy as methodPolicy, Policy, required_roles } from "../gen/auth/v1/auth_pb.js";
+import { default_policy, policy as methodPolicy, Policy, required_roles } from "./gen/protogate/v1/auth_pb.js";
 
 /** Whether a method needs a token, once its declaration is resolved. */
 export type ResolvedPolicy = "required" | "public" | "optional";
@@ -9,6 +9,9 @@ export interface MethodAuth {
   readonly policy: ResolvedPolicy;
   readonly roles: readonly string[];
 }
+
+/** Every method's resolved policy, by descriptor: what {@link resolvePolicies} returns. */
+export type PolicyTable = ReadonlyMap<DescMethod, MethodAuth>;
 
 /** A method whose policy cannot be resolved; the server refuses to start. */
 export class PolicyError extends Error {
@@ -32,8 +35,8 @@ export function combinePolicy(method: Policy | undefined, service: Policy | unde
 }
 
 /**
- * Resolves one method's policy from its descriptor's `(auth.v1.policy)` and its service's
- * `(auth.v1.default_policy)`, and its `(auth.v1.required_roles)`.
+ * Resolves one method's policy from its descriptor's `(protogate.v1.policy)` and its service's
+ * `(protogate.v1.default_policy)`, and its `(protogate.v1.required_roles)`.
  */
 export function resolvePolicy(method: DescMethod): ResolvedPolicy {
   return resolveMethodAuth(method).policy;
@@ -58,12 +61,15 @@ function resolveMethodAuth(method: DescMethod): MethodAuth {
 /**
  * Resolves the policy of every method of the given services, at start-up. Throws
  * {@link PolicyError} naming the first method that cannot be resolved.
+ *
+ * @example
+ * const policies = resolvePolicies([GreeterService, Health], new Set([Health.typeName]));
  */
 export function resolvePolicies(
   services: readonly DescService[],
   /** Services whose .proto we do not own (health, reflection), declared public here by name. */
   publicServices: ReadonlySet<string> = new Set(),
-): ReadonlyMap<DescMethod, MethodAuth> {
+): PolicyTable {
   const table = new Map<DescMethod, MethodAuth>();
   const open: MethodAuth = Object.freeze({ policy: "public", roles: Object.freeze([]) });
   for (const service of services) {

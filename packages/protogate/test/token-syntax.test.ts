@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { isCanonicalCompactJws, maxTokenLength } from "../../src/auth/token-syntax.js";
+import { isCanonicalCompactJws, maxTokenLength } from "../src/lib/token-syntax.js";
 
 const good = "eyJhbGciOiJIUzI1NiJ9.eyJ1c2VySWQiOjF9.c2lnbmF0dXJlc2lnbmF0dXJlc2lnbmF0dXJlMTIzNDU2";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { maxJsonDepth, parseStrictJsonObject } from "../../src/auth/strict-json.js";
+import { maxJsonDepth, parseStrictJsonObject } from "../src/lib/strict-json.js";
 
 const parse = (text: string | Uint8Array) => parseStrictJsonObject(typeof text === "string" ? Buffer.from(text, "utf8") : text);
 const nest = (levels: number) => "{\"a\":".repeat(levels) + "1" + "}".repeat(levels);

@@ -1,9 +1,12 @@
 import { createHash, createHmac, createPrivateKey, createSecretKey, createPublicKey, timingSafeEqual, verify as verifySignature, webcrypto, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { calculateJwkThumbprint, importPKCS8, type JWK } from "jose";
-import { ConfigError } from "../config.js";
 
-/** The signing algorithms this service issues and accepts. */
+/** A key that cannot be used: unreadable PEM, a weak or unsupported type, the wrong algorithm. */
+export class KeyError extends Error {
+  override name = "KeyError";
+}
+
+/** The signing algorithms issued and accepted. */
 export type Algorithm = "HS256" | "RS256" | "ES256" | "EdDSA";
 
 /** Every algorithm, HS256 first (the default). */
@@ -27,16 +30,20 @@ export interface SigningKey {
   readonly verify: VerificationKey;
 }
 
-/** A key id for an HS256 secret: a short hash, which reveals nothing of a high-entropy secret. */
-export function secretKeyId(secret: string): string {
-  return createHash("sha256").update("bookstore kid\0").update(secret).digest("base64url").slice(0, 16);
+/**
+ * A key id for an HS256 secret: a short salted hash, which reveals nothing of a high-entropy
+ * secret. The salt names the application, so two applications sharing a secret by mistake
+ * still name it differently.
+ */
+export function secretKeyId(secret: string, salt = "protogate"): string {
+  return createHash("sha256").update(`${salt} kid\0`).update(secret).digest("base64url").slice(0, 16);
 }
 
-/** Imports an HS256 secret once; it signs and verifies. */
-export async function hmacKey(secret: string): Promise<SigningKey> {
+/** Imports an HS256 secret once; it signs and verifies. Its `kid` is {@link secretKeyId} unless given. */
+export async function hmacKey(secret: string, options: { kid?: string } = {}): Promise<SigningKey> {
   const bytes = Buffer.from(secret, "utf8");
   const key = await webcrypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const kid = secretKeyId(secret);
+  const kid = options.kid ?? secretKeyId(secret);
   const secretKey = createSecretKey(bytes);
   const verify = (input: string, signature: Buffer) =>
     signature.length === 32 && timingSafeEqual(createHmac("sha256", secretKey).update(input, "latin1").digest(), signature);
@@ -67,15 +74,15 @@ export function algorithmOf(key: KeyObject, where: string): Exclude<Algorithm, "
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case "rsa":
-      if ((details.modulusLength ?? 0) < 2048) throw new ConfigError(`${where}: RSA keys must have at least 2048 bits`);
+      if ((details.modulusLength ?? 0) < 2048) throw new KeyError(`${where}: RSA keys must have at least 2048 bits`);
       return "RS256";
     case "ec":
-      if (details.namedCurve !== "prime256v1") throw new ConfigError(`${where}: EC keys must be on P-256 (ES256)`);
+      if (details.namedCurve !== "prime256v1") throw new KeyError(`${where}: EC keys must be on P-256 (ES256)`);
       return "ES256";
     case "ed25519":
       return "EdDSA";
     default:
-      throw new ConfigError(`${where}: unsupported key type ${key.asymmetricKeyType ?? "unknown"} (use RSA, EC P-256 or Ed25519)`);
+      throw new KeyError(`${where}: unsupported key type ${key.asymmetricKeyType ?? "unknown"} (use RSA, EC P-256 or Ed25519)`);
   }
 }
 
@@ -92,17 +99,17 @@ async function verificationKeyOf(publicKey: KeyObject, alg: Exclude<Algorithm, "
 
 /**
  * Reads a PEM private key (PKCS#8, PKCS#1 or SEC1) as the signing key. Its algorithm comes from
- * its type and must be `expected`. `where` names the setting in errors; the PEM is never quoted.
+ * its type and must be `expected`. `where` names the key's origin in errors; the PEM is never quoted.
  */
 export async function signingKeyFromPem(pem: string, expected: Algorithm, where: string): Promise<SigningKey> {
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(pem);
   } catch {
-    throw new ConfigError(`${where}: not a PEM private key`);
+    throw new KeyError(`${where}: not a PEM private key`);
   }
   const alg = algorithmOf(privateKey, where);
-  if (alg !== expected) throw new ConfigError(`${where}: this is a ${alg} key but Auth.Algorithm is ${expected}`);
+  if (alg !== expected) throw new KeyError(`${where}: this is a ${alg} key, not ${expected}`);
   const pkcs8 = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
   const sign = (await importPKCS8(pkcs8, alg)) as webcrypto.CryptoKey;
   const verify = await verificationKeyOf(createPublicKey(privateKey), alg);
@@ -115,18 +122,9 @@ export async function verificationKeyFromPem(pem: string, where: string): Promis
   try {
     publicKey = createPublicKey(pem);
   } catch {
-    throw new ConfigError(`${where}: not a PEM public key`);
+    throw new KeyError(`${where}: not a PEM public key`);
   }
   return verificationKeyOf(publicKey, algorithmOf(publicKey, where));
-}
-
-/** Reads a key file, naming the file (never its contents) when it cannot be read. */
-export function readKeyFile(path: string, where: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`${where}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? "error"}`);
-  }
 }
 
 /**

@@ -1,0 +1,95 @@
+import type { DescMethod, Message } from "@bufbuild/protobuf";
+import type { Interceptor } from "@connectrpc/connect";
+import { verifiedTokenKey, type VerifiedToken } from "./context.js";
+import { AuthError, toConnectError, type AuthMessages, type TokenRejection } from "./errors.js";
+import type { MethodAuth, PolicyTable } from "./policy.js";
+import { tokenFromHeader } from "./token-header.js";
+import { tokenTag } from "./token-tag.js";
+
+/** Options of {@link createAuthInterceptor}. */
+export interface AuthInterceptorOptions<M extends Message = Message> {
+  /** Every served method's policy, from {@link resolvePolicies} at start-up. A method missing here needs a token. */
+  policies: PolicyTable;
+  /**
+   * Verifies a token and returns its claims, or throws {@link AuthError} (`unavailable` when
+   * the keys cannot be read now). `createJwtCodec(...).verify` from `protogate/jwt` fits.
+   */
+  verify(token: string): Promise<VerifiedToken<M>> | VerifiedToken<M>;
+  /**
+   * Whether a verified token has been revoked (logout, password change). Checked after every
+   * successful verification; a thrown error passes through (e.g. your own `unavailable`).
+   * Default: nothing is revoked.
+   */
+  isRevoked?(token: VerifiedToken<M>): boolean | Promise<boolean>;
+  /**
+   * The roles a token carries, checked against `required_roles`. Default: the claims' `roles`
+   * field when it is a list of strings, else none (so a method requiring a role refuses).
+   */
+  roles?(claims: M): readonly string[];
+  /** The `realm` of `WWW-Authenticate: Bearer` on refusals. Default: none. */
+  realm?: string;
+  /** What callers are told instead of the {@link defaultMessages}. */
+  messages?: Partial<AuthMessages>;
+  /** Told of each refused token: the reason and a short, non-reversible tag of the token (never the token). */
+  onReject?(event: { reason: TokenRejection; method: DescMethod; tokenTag: string | undefined }): void;
+  /** Told of each verified call refused for missing roles. */
+  onDenied?(event: { method: DescMethod; claims: M; missingRoles: readonly string[] }): void;
+}
+
+/** A method missing from the table is treated as needing a token. */
+const failClosed: MethodAuth = { policy: "required", roles: [] };
+
+const defaultRoles = (claims: Message): readonly string[] => {
+  const roles = (claims as { roles?: unknown }).roles;
+  return Array.isArray(roles) && roles.every((r) => typeof r === "string") ? roles : [];
+};
+
+/**
+ * Creates the interceptor that enforces each method's declared policy. "public" methods pass
+ * untouched; "optional" ones run anonymously without an `authorization` header; all others
+ * (and any method missing from the table: fail closed) need a valid token. The verified token
+ * is set under {@link verifiedTokenKey} (read it with `getClaims`/`requireClaims`); a token
+ * lacking a required role is `permission_denied`. Every token refusal is `unauthenticated`
+ * with one constant message.
+ *
+ * @example
+ * const codec = await createJwtCodec({ keys, claims: AccessClaimsSchema, lifetime: 900 });
+ * const interceptor = createAuthInterceptor({ policies: resolvePolicies([GreeterService]), verify: codec.verify });
+ * http2.createServer(connectNodeAdapter({ routes, interceptors: [interceptor] }));
+ */
+export function createAuthInterceptor<M extends Message = Message>(options: AuthInterceptorOptions<M>): Interceptor {
+  const { policies, verify, isRevoked, onReject, onDenied } = options;
+  const roles = options.roles ?? defaultRoles;
+  const refusal = { messages: options.messages, realm: options.realm };
+  return (next) => async (req) => {
+    const auth = policies.get(req.method) ?? failClosed;
+    if (auth.policy === "public") return next(req);
+    const header = req.header.get("authorization");
+    if (auth.policy === "optional" && (header === null || header.trim() === "")) return next(req);
+    let token: string | undefined;
+    try {
+      token = tokenFromHeader(header);
+      const verified = await verify(token);
+      if (isRevoked !== undefined && (await isRevoked(verified))) throw new AuthError("revoked");
+      req.contextValues.set(verifiedTokenKey, verified);
+      if (auth.roles.length > 0) {
+        const held = roles(verified.claims);
+        const missing = auth.roles.filter((r) => !held.includes(r));
+        if (missing.length > 0) {
+          onDenied?.({ method: req.method, claims: verified.claims, missingRoles: missing });
+          throw toConnectError(new AuthError("role_missing"), refusal);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      if (err.reason === "unavailable" || err.reason === "role_missing") throw toConnectError(err, refusal);
+      const tagged = token ?? header;
+      onReject?.({ reason: err.reason, method: req.method, tokenTag: tagged ? tokenTag(tagged) : undefined });
+      throw toConnectError(err, refusal);
+    }
+    return next(req);
+  };
+}
+
+/** The method as logs name it: `pkg.Service/Method`. */
+export const methodName = (method: DescMethod): string => `${method.parent.typeName}/${method.name}`;
