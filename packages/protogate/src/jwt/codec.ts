@@ -54,7 +54,7 @@ export interface IssuedToken {
 
 /** Issues and verifies one kind of token. */
 export interface JwtCodec<Desc extends DescMessage> {
-  /** Signs a token with these claims, `iat`, `exp = iat + lifetime`, a random `jti`, and `iss`/`aud` when configured. Throws when the ring holds no signing key. */
+  /** Signs a token with these claims, `iat`, `exp = iat + lifetime`, a random `jti`, and `iss`/`aud` when configured. Throws when the ring holds no signing key, and `ClaimsError` for claims the verifier would refuse (an int64 beyond 2^53, a non-finite number, an integer out of its field's range, a list longer than `maxListClaimItems`). */
   issue(claims: MessageInitShape<Desc>): Promise<IssuedToken>;
   /** Verifies a token and decodes its claims, or throws {@link AuthError}. */
   verify(token: string): Promise<VerifiedToken<MessageShape<Desc>>>;
@@ -103,6 +103,8 @@ export function createJwtCodec<Desc extends DescMessage>(options: JwtCodecOption
       const signing = keys.signing;
       if (signing === undefined) throw new Error("protogate: this key ring holds no signing key");
       const payload = claimsToJson(schema, create(schema, init));
+      // never issue what a verifier refuses (a NaN, a 33rd role, -1 in a uint32): throws ClaimsError
+      claimsFromJson(schema, payload, "reject");
       const iat = epochSeconds(clock);
       const exp = iat + lifetime;
       const jti = randomBytes(16).toString("base64url");

@@ -1,0 +1,394 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { DescMethod } from "@bufbuild/protobuf";
+import { Code, ConnectError, createRouterTransport, type ConnectRouter, type HandlerContext, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import {
+  AuthError,
+  createAuthInterceptor,
+  defaultMessages,
+  getClaims,
+  methodName,
+  Policy,
+  requireClaims,
+  resolvePolicies,
+  tokenTag,
+  type AuthInterceptorOptions,
+  type PolicyTable,
+} from "../src/index.js";
+import { createJwtCodec, createKeyRing, hmacKey } from "../src/jwt/index.js";
+import { ClaimsSchema, echoMethod, fixtureServices, Tier, type Claims, type ClaimsInit, type EchoResponse } from "./fixture.js";
+import { startH2cServer } from "./h2c-server.js";
+
+const { GateService: gate } = fixtureServices([
+  {
+    name: "GateService",
+    methods: {
+      Public: { policy: Policy.PUBLIC },
+      PublicButRequiresClaims: { policy: Policy.PUBLIC },
+      Optional: { policy: Policy.OPTIONAL },
+      Required: { policy: Policy.REQUIRED },
+      Undeclared: {},
+      Admin: { roles: ["admin", "ops"] },
+      // declared public, but left out of the policy table below: it must still need a token
+      Unlisted: { policy: Policy.PUBLIC },
+    },
+  },
+]);
+const m = (name: string) => echoMethod(gate!, name);
+
+/** The policy table the server is given: every method but `Unlisted`. */
+const policies: PolicyTable = (() => {
+  const all = new Map(resolvePolicies([gate!]));
+  assert.equal(all.get(m("Unlisted"))?.policy, "public", "the proto declares Unlisted public");
+  all.delete(m("Unlisted"));
+  return all;
+})();
+
+const secret = "interceptor-test-secret-0123456789abcdef";
+const key = await hmacKey(secret);
+const codec = createJwtCodec({ keys: createKeyRing({ signing: key }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600 });
+// the same kid, another secret: a forgery reaches the signature check
+const forger = createJwtCodec({ keys: createKeyRing({ signing: await hmacKey("not-the-secret-0123456789abcdef", { kid: key.kid }) }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600 });
+// issued two hours ago for ten minutes (the verifier's clock is the real one: nobody sleeps)
+const past = createJwtCodec({ keys: createKeyRing({ signing: key }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600, clock: { now: () => Date.now() - 2 * 3600_000 } });
+
+const tokenFor = async (init: ClaimsInit, c = codec) => (await c.issue(init)).token;
+const alice = await tokenFor({ userId: 42n, roles: ["admin", "ops"], tier: Tier.FREE });
+const bob = await tokenFor({ userId: 7n, roles: ["ops"], tier: Tier.PRO });
+const carol = await tokenFor({ userId: 9n });
+
+const describeClaims = (claims: Claims | undefined) => (claims === undefined ? "anonymous" : `user:${claims.userId} roles:${claims.roles.join(",")}`);
+
+/** What handlers saw, by method name. */
+type Seen = Record<string, number>;
+
+function routes(seen: Seen) {
+  return (router: ConnectRouter) => {
+    const serve = (name: string, who: (ctx: HandlerContext) => string) =>
+      router.rpc(m(name), (req, ctx) => {
+        seen[name] = (seen[name] ?? 0) + 1;
+        return { text: req.text, who: who(ctx) };
+      });
+    serve("Public", (ctx) => describeClaims(getClaims(ctx, ClaimsSchema)));
+    serve("PublicButRequiresClaims", (ctx) => describeClaims(requireClaims(ctx, ClaimsSchema)));
+    serve("Optional", (ctx) => describeClaims(getClaims(ctx, ClaimsSchema)));
+    for (const name of ["Required", "Undeclared", "Admin", "Unlisted"]) {
+      serve(name, (ctx) => {
+        const claims: Claims = requireClaims(ctx, ClaimsSchema); // typed by the schema
+        return describeClaims(claims);
+      });
+    }
+  };
+}
+
+interface Harness {
+  call(method: string, authorization?: string): Promise<{ ok: EchoResponse } | { err: ConnectError }>;
+  seen: Seen;
+  close(): Promise<void>;
+}
+
+type Open = (options: Partial<AuthInterceptorOptions<Claims>>, outer?: Interceptor) => Promise<Harness>;
+
+function harness(transport: Transport, seen: Seen, close: () => Promise<void>): Harness {
+  return {
+    seen,
+    close,
+    async call(method, authorization) {
+      try {
+        const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+        const res = await transport.unary(m(method), undefined, 5000, headers, { text: "hi" });
+        return { ok: res.message };
+      } catch (err) {
+        return { err: ConnectError.from(err) };
+      }
+    },
+  };
+}
+
+const interceptorWith = (options: Partial<AuthInterceptorOptions<Claims>>) => createAuthInterceptor<Claims>({ policies, verify: codec.verify, ...options });
+
+/** The same tests in memory, and over a real loopback port with the Connect and the gRPC protocol (both HTTP/2). */
+const transports: Record<string, Open> = {
+  "in memory (createRouterTransport)": async (options, outer) => {
+    const seen: Seen = {};
+    const interceptors = [...(outer ? [outer] : []), interceptorWith(options)];
+    return harness(createRouterTransport(routes(seen), { router: { interceptors } }), seen, async () => {});
+  },
+  "Connect protocol over h2c": async (options, outer) => {
+    const seen: Seen = {};
+    const server = await startH2cServer(routes(seen), [...(outer ? [outer] : []), interceptorWith(options)]);
+    return harness(createConnectTransport({ baseUrl: server.baseUrl, httpVersion: "2" }), seen, server.close);
+  },
+  "gRPC over h2c": async (options, outer) => {
+    const seen: Seen = {};
+    const server = await startH2cServer(routes(seen), [...(outer ? [outer] : []), interceptorWith(options)]);
+    return harness(createGrpcTransport({ baseUrl: server.baseUrl }), seen, server.close);
+  },
+};
+
+const ok = (r: Awaited<ReturnType<Harness["call"]>>): EchoResponse => {
+  if ("err" in r) assert.fail(`expected success, got ${r.err.code === undefined ? "" : Code[r.err.code]}: ${r.err.rawMessage}`);
+  return r.ok;
+};
+const refused = (r: Awaited<ReturnType<Harness["call"]>>, code: Code): ConnectError => {
+  if ("ok" in r) assert.fail(`expected ${Code[code]}, the call succeeded as ${r.ok.who}`);
+  assert.equal(Code[r.err.code], Code[code], r.err.rawMessage);
+  return r.err;
+};
+
+type RejectEvent = Parameters<NonNullable<AuthInterceptorOptions["onReject"]>>[0];
+type DeniedEvent = Parameters<NonNullable<AuthInterceptorOptions<Claims>["onDenied"]>>[0];
+
+/** Every string reachable in an event, but the method descriptor (which is checked by identity). */
+function stringsIn(value: unknown, seen = new Set<unknown>()): string[] {
+  if (typeof value === "string") return [value];
+  if (typeof value === "bigint" || typeof value === "number") return [String(value)];
+  if (typeof value !== "object" || value === null || seen.has(value)) return [];
+  seen.add(value);
+  if ((value as { kind?: unknown }).kind === "rpc") return [];
+  if (value instanceof Uint8Array) return [Buffer.from(value).toString("base64url")];
+  return Object.values(value).flatMap((v) => stringsIn(v, seen));
+}
+
+for (const [name, open] of Object.entries(transports)) {
+  describe(`auth interceptor: ${name}`, () => {
+    let h: Harness;
+    const rejects: RejectEvent[] = [];
+    const denied: DeniedEvent[] = [];
+    before(async () => {
+      h = await open({ onReject: (e) => rejects.push(e), onDenied: (e) => denied.push(e) });
+    });
+    after(() => h.close());
+
+    test("a public method passes without a token, and does not read one sent to it", async () => {
+      assert.equal(ok(await h.call("Public")).who, "anonymous");
+      assert.equal(ok(await h.call("Public", `Bearer ${alice}`)).who, "anonymous");
+      assert.equal(ok(await h.call("Public", "Bearer not-a-token")).who, "anonymous");
+      assert.equal(rejects.length, 0);
+    });
+
+    test("requireClaims keeps a handler from running as nobody, even on a public method", async () => {
+      const err = refused(await h.call("PublicButRequiresClaims"), Code.Unauthenticated);
+      assert.equal(err.rawMessage, defaultMessages.unauthenticated);
+      assert.equal(err.metadata.get("www-authenticate"), "Bearer");
+    });
+
+    test("an optional method runs anonymously without a token, with the claims with one, and refuses a bad one", async () => {
+      assert.equal(ok(await h.call("Optional")).who, "anonymous");
+      assert.equal(ok(await h.call("Optional", `Bearer ${alice}`)).who, "user:42 roles:admin,ops");
+      assert.equal(ok(await h.call("Optional", carol)).who, "user:9 roles:", "a raw token, as go-zero clients send it");
+      const calls = h.seen.Optional;
+      const err = refused(await h.call("Optional", `Bearer ${await tokenFor({ userId: 1n }, forger)}`), Code.Unauthenticated);
+      assert.equal(err.rawMessage, defaultMessages.unauthenticated);
+      refused(await h.call("Optional", "Bearer x.y"), Code.Unauthenticated);
+      assert.equal(h.seen.Optional, calls, "the handler did not run for a refused token");
+    });
+
+    test("a required method refuses a missing, malformed, forged or expired token, all alike", async () => {
+      rejects.length = 0;
+      const forged = await tokenFor({ userId: 42n, roles: ["admin"] }, forger);
+      const expired = await tokenFor({ userId: 42n }, past);
+      const cases: [string | undefined, string][] = [
+        [undefined, "missing"],
+        ["Basic dXNlcjpwYXNz", "malformed"],
+        [`Bearer ${forged}`, "bad_signature"],
+        [`Bearer ${expired}`, "expired"],
+        [`Bearer ${alice.slice(0, -2)}`, "malformed"], // 41 signature characters are not base64url
+      ];
+      const seenBefore = h.seen.Required ?? 0;
+      const refusals: ConnectError[] = [];
+      for (const [authorization] of cases) refusals.push(refused(await h.call("Required", authorization), Code.Unauthenticated));
+      assert.equal(refusals.length, cases.length);
+      for (const err of refusals) {
+        assert.equal(err.rawMessage, defaultMessages.unauthenticated, "one constant message");
+        assert.equal(err.metadata.get("www-authenticate"), "Bearer");
+        assert.deepEqual(err.details, []);
+      }
+      assert.equal(h.seen.Required ?? 0, seenBefore, "the handler never ran");
+      assert.deepEqual(
+        rejects.map((e) => e.reason),
+        cases.map(([, reason]) => reason),
+      );
+      assert.equal(ok(await h.call("Required", `Bearer ${alice}`)).who, "user:42 roles:admin,ops");
+    });
+
+    test("onReject is told the reason, the method and a 12-character tag, never the token", async () => {
+      rejects.length = 0;
+      const forged = await tokenFor({ userId: 42n, roles: ["admin"], sid: "secret-session" }, forger);
+      const expired = await tokenFor({ userId: 42n, sid: "secret-session" }, past);
+      for (const token of [forged, expired]) refused(await h.call("Required", `Bearer ${token}`), Code.Unauthenticated);
+      refused(await h.call("Required"), Code.Unauthenticated);
+      assert.equal(rejects.length, 3);
+      const [first, second, third] = rejects as [RejectEvent, RejectEvent, RejectEvent];
+      assert.equal(first.tokenTag, tokenTag(forged));
+      assert.equal(second.tokenTag, tokenTag(expired));
+      assert.equal(third.tokenTag, undefined, "no token, no tag");
+      for (const e of [first, second]) {
+        assert.match(e.tokenTag!, /^[A-Za-z0-9_-]{12}$/);
+        assert.equal(e.method, m("Required"));
+        assert.equal(methodName(e.method), "fixture.v1.GateService/Required");
+      }
+      const strings = rejects.flatMap((e) => stringsIn(e));
+      assert.ok(strings.length >= 5, "the events were searched"); // 3 reasons, 2 tags
+      for (const s of strings) {
+        for (const token of [forged, expired]) {
+          for (const part of token.split(".")) assert.ok(!s.includes(part), `an event carries part of the token: ${s}`);
+        }
+        assert.ok(!s.includes("secret-session"), "an event carries a claim");
+      }
+    });
+
+    test("a method without a declaration needs a token", async () => {
+      refused(await h.call("Undeclared"), Code.Unauthenticated);
+      assert.equal(ok(await h.call("Undeclared", `Bearer ${carol}`)).who, "user:9 roles:");
+    });
+
+    test("a method missing from the policy table needs a token, though its proto says public (fail closed)", async () => {
+      const before = h.seen.Unlisted ?? 0;
+      const err = refused(await h.call("Unlisted"), Code.Unauthenticated);
+      assert.equal(err.metadata.get("www-authenticate"), "Bearer");
+      refused(await h.call("Unlisted", "Bearer a.b.c"), Code.Unauthenticated);
+      assert.equal(h.seen.Unlisted ?? 0, before, "the handler never ran");
+      assert.equal(ok(await h.call("Unlisted", `Bearer ${carol}`)).who, "user:9 roles:");
+    });
+
+    test("required_roles: a token lacking one is permission_denied (onDenied told which), one holding all passes", async () => {
+      denied.length = 0;
+      rejects.length = 0;
+      const before = h.seen.Admin ?? 0;
+      const lacksAdmin = refused(await h.call("Admin", `Bearer ${bob}`), Code.PermissionDenied);
+      assert.equal(lacksAdmin.rawMessage, defaultMessages.permissionDenied);
+      refused(await h.call("Admin", `Bearer ${carol}`), Code.PermissionDenied);
+      assert.equal(h.seen.Admin ?? 0, before, "the handler never ran");
+      assert.equal(denied.length, 2);
+      assert.deepEqual(denied[0]!.missingRoles, ["admin"]);
+      assert.equal(denied[0]!.claims.userId, 7n);
+      assert.equal(denied[0]!.method, m("Admin"));
+      assert.deepEqual(denied[1]!.missingRoles, ["admin", "ops"]);
+      assert.equal(rejects.length, 0, "a missing role is not a token refusal");
+      // no token at all is still unauthenticated, not permission_denied
+      refused(await h.call("Admin"), Code.Unauthenticated);
+      assert.equal(ok(await h.call("Admin", `Bearer ${alice}`)).who, "user:42 roles:admin,ops");
+    });
+
+    test("a custom roles() source replaces the claims' roles", async () => {
+      const custom = await open({ roles: (claims) => (claims.tier === Tier.PRO ? ["admin", "ops"] : []) });
+      try {
+        assert.equal(ok(await custom.call("Admin", `Bearer ${bob}`)).who, "user:7 roles:ops", "PRO tier holds both roles");
+        refused(await custom.call("Admin", `Bearer ${alice}`), Code.PermissionDenied);
+      } finally {
+        await custom.close();
+      }
+    });
+
+    test("a revoked token is unauthenticated, reported as revoked", async () => {
+      const events: RejectEvent[] = [];
+      const asked: bigint[] = [];
+      const revoking = await open({
+        isRevoked: (t) => {
+          asked.push(t.claims.userId);
+          return t.claims.userId === 42n;
+        },
+        onReject: (e) => events.push(e),
+      });
+      try {
+        const err = refused(await revoking.call("Required", `Bearer ${alice}`), Code.Unauthenticated);
+        assert.equal(err.rawMessage, defaultMessages.unauthenticated);
+        assert.equal(err.metadata.get("www-authenticate"), "Bearer");
+        assert.deepEqual(
+          events.map((e) => [e.reason, e.tokenTag]),
+          [["revoked", tokenTag(alice)]],
+        );
+        assert.equal(ok(await revoking.call("Required", `Bearer ${carol}`)).who, "user:9 roles:");
+        // an optional method with a revoked token is refused too, not run anonymously
+        refused(await revoking.call("Optional", `Bearer ${alice}`), Code.Unauthenticated);
+        assert.deepEqual(asked, [42n, 9n, 42n]);
+      } finally {
+        await revoking.close();
+      }
+    });
+
+    test("a verifier that cannot read its keys makes the call unavailable, not unauthenticated", async () => {
+      const events: RejectEvent[] = [];
+      const down = await open({
+        verify: () => {
+          throw new AuthError("unavailable");
+        },
+        onReject: (e) => events.push(e),
+      });
+      try {
+        const err = refused(await down.call("Required", `Bearer ${alice}`), Code.Unavailable);
+        assert.equal(err.rawMessage, defaultMessages.unavailable);
+        assert.equal(err.metadata.get("www-authenticate"), null);
+        assert.equal(events.length, 0);
+        // a missing token is still the caller's fault
+        refused(await down.call("Required"), Code.Unauthenticated);
+      } finally {
+        await down.close();
+      }
+    });
+
+    test("an error that is not an AuthError passes through unchanged", async () => {
+      const thrown = new ConnectError("the store is on fire", Code.DataLoss);
+      const caught: unknown[] = [];
+      const outer: Interceptor = (next) => async (req) => {
+        try {
+          return await next(req);
+        } catch (err) {
+          caught.push(err);
+          throw err;
+        }
+      };
+      const failing = await open(
+        {
+          verify: () => {
+            throw thrown;
+          },
+        },
+        outer,
+      );
+      try {
+        const err = refused(await failing.call("Required", `Bearer ${alice}`), Code.DataLoss);
+        assert.equal(err.rawMessage, "the store is on fire");
+        assert.equal(caught.length, 1);
+        assert.equal(caught[0], thrown, "the very error the verifier threw");
+      } finally {
+        await failing.close();
+      }
+    });
+
+    test("the realm and the messages can be configured", async () => {
+      const messages = { unauthenticated: "log in first", permissionDenied: "not for you", unavailable: "try later" };
+      const custom = await open({
+        realm: "bookstore",
+        messages,
+        isRevoked: async (t) => {
+          if (t.claims.userId === 9n) throw new AuthError("unavailable");
+          return false;
+        },
+      });
+      try {
+        const unauthenticated = refused(await custom.call("Required"), Code.Unauthenticated);
+        assert.equal(unauthenticated.rawMessage, "log in first");
+        assert.equal(unauthenticated.metadata.get("www-authenticate"), 'Bearer realm="bookstore"');
+        assert.equal(refused(await custom.call("Admin", `Bearer ${bob}`), Code.PermissionDenied).rawMessage, "not for you");
+        assert.equal(refused(await custom.call("Required", `Bearer ${carol}`), Code.Unavailable).rawMessage, "try later");
+      } finally {
+        await custom.close();
+      }
+      // one message overridden leaves the others at their defaults
+      const partial = await open({ messages: { permissionDenied: "nope" } });
+      try {
+        assert.equal(refused(await partial.call("Required"), Code.Unauthenticated).rawMessage, defaultMessages.unauthenticated);
+        assert.equal(refused(await partial.call("Admin", `Bearer ${bob}`), Code.PermissionDenied).rawMessage, "nope");
+      } finally {
+        await partial.close();
+      }
+    });
+  });
+}
+
+test("methodName names a method as logs do", () => {
+  assert.equal(methodName(m("Admin") as DescMethod), "fixture.v1.GateService/Admin");
+});

@@ -1,0 +1,317 @@
+import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AuthError, type AuthErrorReason } from "../src/index.js";
+import { createJwtCodec, createKeyRing, createRemoteKeySet, hmacKey, signingKeyFromPem, type JwksLogger, type KeySet, type SigningKey } from "../src/jwt/index.js";
+import { ClaimsSchema } from "./fixture.js";
+
+const pem = (alg: "RS256" | "EdDSA") =>
+  alg === "RS256"
+    ? generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey
+    : generateKeyPairSync("ed25519", { privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } }).privateKey;
+const signingKey = (alg: "RS256" | "EdDSA") => signingKeyFromPem(pem(alg), alg, `test ${alg} key`);
+
+/** An issuer: a ring holding one signing key, a codec issuing with it, and its public JWKS. */
+function issuer(signing: SigningKey) {
+  const ring = createKeyRing({ signing });
+  const codec = createJwtCodec({ keys: ring, claims: ClaimsSchema, unknownClaims: "reject", lifetime: 900 });
+  return { kid: signing.kid, jwks: ring.publicJwks(), token: async (userId: bigint) => (await codec.issue({ userId })).token };
+}
+const rsa = issuer(await signingKey("RS256"));
+const ed = issuer(await signingKey("EdDSA"));
+const rotatedIn = issuer(await signingKey("EdDSA"));
+
+/** A verifier holding no key of its own: every key comes from the remote set. */
+const verifierOf = (remote: KeySet) => createJwtCodec({ keys: createKeyRing({ remote }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 900 });
+
+async function reason(p: Promise<unknown>): Promise<AuthErrorReason | "accepted"> {
+  try {
+    await p;
+    return "accepted";
+  } catch (err) {
+    assert.ok(err instanceof AuthError, `expected an AuthError, got ${String(err)}`);
+    return err.reason;
+  }
+}
+
+/** Polls `condition` every 20 ms for at most `ms`; fails the test when it never holds. */
+async function eventually(what: string, ms: number, condition: () => boolean | Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+type Respond = (res: http.ServerResponse) => void;
+const json =
+  (doc: unknown): Respond =>
+  (res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(typeof doc === "string" ? doc : JSON.stringify(doc));
+  };
+
+/** A JWKS host on a loopback port; what it answers can be changed at any time. */
+async function jwksHost(initial: Respond) {
+  let respond = initial;
+  let requests = 0;
+  const arrivals: number[] = [];
+  const server = http.createServer((_req, res) => {
+    requests++;
+    arrivals.push(performance.now());
+    respond(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    requests: () => requests,
+    /** When each request arrived (performance.now()). */
+    arrivals: () => [...arrivals],
+    respond: (r: Respond) => (respond = r),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const hosts: Awaited<ReturnType<typeof jwksHost>>[] = [];
+const sets: { close(): void }[] = [];
+const host = async (initial: Respond) => {
+  const h = await jwksHost(initial);
+  hosts.push(h);
+  return h;
+};
+const remoteSet = (options: Parameters<typeof createRemoteKeySet>[0]) => {
+  const set = createRemoteKeySet(options);
+  sets.push(set);
+  return set;
+};
+after(async () => {
+  for (const s of sets) s.close();
+  await Promise.all(hosts.map((h) => h.close()));
+});
+
+/** A clock the test moves; the remote set's timer still runs on real time (every max(maxAgeMs, 1 s)). */
+const manualClock = () => {
+  let ms = Date.now();
+  return { now: () => ms, advance: (by: number) => (ms += by) };
+};
+
+describe("a remote JWKS", () => {
+  test("verifies the issuers' tokens with the published public keys, fetched once", async () => {
+    const h = await host(json({ keys: [...rsa.jwks, ...ed.jwks] }));
+    const remote = remoteSet({ url: h.url, cooldownMs: 1000, maxAgeMs: 60_000 });
+    const verifier = verifierOf(remote);
+    assert.equal(remote.version(), 0);
+    assert.equal((await verifier.verify(await rsa.token(1n))).claims.userId, 1n);
+    assert.equal((await verifier.verify(await ed.token(2n))).claims.userId, 2n);
+    assert.equal(await remote.ready(), true);
+    assert.equal(h.requests(), 1);
+    assert.equal(remote.version(), 1);
+    assert.equal(verifier.keysVersion(), 1, "the codec reports the ring's version");
+    // a forged signature under a published kid
+    const t = await rsa.token(1n);
+    assert.equal(await reason(verifier.verify(`${t.slice(0, t.lastIndexOf("."))}.${Buffer.alloc(256, 1).toString("base64url")}`)), "bad_signature");
+  });
+
+  test("a rotated-in kid is fetched when first seen; forged kids cannot make it hammer the host", async () => {
+    const h = await host(json({ keys: [...rsa.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 5000, maxAgeMs: 60_000, minIntervalMs: 20 });
+    const verifier = verifierOf(remote);
+    assert.equal(await reason(verifier.verify(await rsa.token(1n))), "accepted");
+    assert.equal(h.requests(), 1);
+    const before = remote.version();
+
+    h.respond(json({ keys: [...rsa.jwks, ...rotatedIn.jwks] }));
+    clock.advance(25);
+    assert.equal(await reason(verifier.verify(await rotatedIn.token(3n))), "accepted");
+    assert.equal(h.requests(), 2);
+    assert.equal(remote.version(), before + 1);
+
+    // an unknown kid fetches once per cool-down, however often it is sent
+    const forged = await issuer({ ...(await signingKey("EdDSA")), kid: "forged-kid" }).token(4n);
+    clock.advance(25);
+    const results = await Promise.all(Array.from({ length: 5 }, () => reason(verifier.verify(forged))));
+    assert.deepEqual(results, Array(5).fill("unknown_key"));
+    assert.equal(await reason(verifier.verify(forged)), "unknown_key");
+    assert.equal(h.requests(), 3, "one fetch for the forged kid");
+    clock.advance(5000);
+    assert.equal(await reason(verifier.verify(forged)), "unknown_key");
+    assert.equal(h.requests(), 4, "another after the cool-down");
+    assert.equal(remote.version(), before + 1, "the same keys: the version stays");
+  });
+
+  test("different unknown kids still wait for each other: fetches are at least minIntervalMs apart", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const remote = remoteSet({ url: h.url, cooldownMs: 60_000, maxAgeMs: 60_000, minIntervalMs: 150 });
+    const verifier = verifierOf(remote);
+    assert.equal(await remote.ready(), true);
+    const forger = await signingKey("EdDSA");
+    const forged = await Promise.all(["forged-1", "forged-2", "forged-3"].map((kid) => issuer({ ...forger, kid }).token(1n)));
+    for (const t of forged) assert.equal(await reason(verifier.verify(t)), "unknown_key");
+    const arrivals = h.arrivals();
+    assert.equal(arrivals.length, 4);
+    const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
+    assert.ok(gaps.every((g) => g >= 140), `gaps between fetches: ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`);
+  });
+
+  test("a key dropped from the JWKS stops verifying once the keys are older than maxAge", async () => {
+    const h = await host(json({ keys: [...rsa.jwks, ...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 60_000, maxAgeMs: 10_000, minIntervalMs: 20 });
+    const verifier = verifierOf(remote);
+    const rsaToken = await rsa.token(1n);
+    assert.equal(await reason(verifier.verify(rsaToken)), "accepted");
+
+    h.respond(json({ keys: [...ed.jwks] }));
+    clock.advance(9_000);
+    assert.equal(await reason(verifier.verify(rsaToken)), "accepted", "within maxAge the cached keys serve");
+    assert.equal(h.requests(), 1);
+    clock.advance(1_001);
+    assert.equal(await reason(verifier.verify(rsaToken)), "unknown_key");
+    assert.equal(await reason(verifier.verify(await ed.token(2n))), "accepted");
+    assert.equal(remote.version(), 2);
+  });
+
+  test("on real time: the timer refetches every maxAge (a dropped key stops verifying), and close() stops it", async () => {
+    const h = await host(json({ keys: [...rsa.jwks, ...ed.jwks] }));
+    const remote = remoteSet({ url: h.url, cooldownMs: 200, maxAgeMs: 1000, minIntervalMs: 20 });
+    const verifier = verifierOf(remote);
+    const rsaToken = await rsa.token(1n);
+    assert.equal(await reason(verifier.verify(rsaToken)), "accepted");
+    assert.equal(h.requests(), 1);
+    h.respond(json({ keys: [...ed.jwks] }));
+    // nothing verifies meanwhile: only the timer can fetch
+    await eventually("the timer refetched", 2500, () => remote.version() === 2);
+    assert.equal(h.requests(), 2);
+    assert.equal(await reason(verifier.verify(rsaToken)), "unknown_key");
+    remote.close();
+    const fetched = h.requests();
+    await sleep(1300);
+    assert.equal(h.requests(), fetched, "no fetch after close()");
+  });
+
+  test("a host that cannot be reached before the first fetch: unavailable, until it answers", async () => {
+    // a port nobody listens on
+    const gone = await jwksHost(json({ keys: [] }));
+    await gone.close();
+    const nowhere = remoteSet({ url: gone.url, cooldownMs: 1000, timeoutMs: 500 });
+    assert.equal(await reason(verifierOf(nowhere).verify(await rsa.token(1n))), "unavailable");
+    assert.equal(await nowhere.ready(), false);
+
+    // a host answering 503, then the keys
+    const warnings: string[] = [];
+    const infos: string[] = [];
+    const logger: JwksLogger = { warn: (fields, msg) => warnings.push(JSON.stringify(fields) + msg), info: (fields, msg) => infos.push(JSON.stringify(fields) + msg) };
+    const h = await host((res) => res.writeHead(503).end());
+    const clock = manualClock();
+    const remote = remoteSet({ url: `${h.url}?token=SECRET`, clock, logger, cooldownMs: 1000, minIntervalMs: 20 });
+    const verifier = verifierOf(remote);
+    const t = await rsa.token(1n);
+    assert.equal(await reason(verifier.verify(t)), "unavailable");
+    assert.equal(await reason(verifier.verify(t)), "unavailable");
+    assert.equal(h.requests(), 1, "no retry within the cool-down");
+    h.respond(json({ keys: [...rsa.jwks] }));
+    clock.advance(1000);
+    assert.equal(await reason(verifier.verify(t)), "accepted");
+    assert.equal(warnings.length, 1);
+    assert.ok(!warnings[0]!.includes("SECRET"), "the URL is logged without its query");
+    assert.equal(infos.length, 1);
+
+    // once keys are cached, the host going down does not stop verification
+    h.respond((res) => res.writeHead(500).end());
+    clock.advance(400_000);
+    assert.equal(await reason(verifier.verify(t)), "accepted");
+    assert.equal(warnings.length, 2);
+  });
+
+  test("a host that does not answer in time is unavailable", async () => {
+    const h = await host(() => {}); // never responds
+    const remote = remoteSet({ url: h.url, timeoutMs: 150 });
+    const started = Date.now();
+    assert.equal(await reason(verifierOf(remote).verify(await ed.token(1n))), "unavailable");
+    assert.ok(Date.now() - started < 1500, "the timeout bounded the wait");
+  });
+
+  test("an oversized or invalid document is ignored: the cached keys keep serving, or nothing is trusted", async () => {
+    // each bad document, were it taken, would drop the RSA key
+    const valid = { keys: [...rsa.jwks, ...ed.jwks] };
+    const elsewhere = await host(json({ keys: ed.jwks }));
+    const bad: Record<string, Respond> = {
+      oversized: json({ keys: [...ed.jwks], padding: "x".repeat(70 * 1024) }),
+      "not JSON": json("{keys:"),
+      "keys not a list": json({ keys: "none" }),
+      // JSON.parse would keep the last `keys`, which holds none of them
+      "a duplicate member": json(`{"keys":${JSON.stringify(valid.keys)},"keys":[]}`),
+      "a JSON list": json(JSON.stringify(valid.keys)),
+      "an error status": (res) => res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ keys: ed.jwks })),
+      // to a host that would answer, with a document lacking the RSA key
+      "a redirect": (res) => res.writeHead(302, { location: elsewhere.url }).end(),
+    };
+    assert.equal(Object.keys(bad).length, 7);
+    for (const [what, respond] of Object.entries(bad)) {
+      // as the first document: nothing to verify with
+      const first = await host(respond);
+      const fresh = remoteSet({ url: first.url, cooldownMs: 60_000 });
+      assert.equal(await reason(verifierOf(fresh).verify(await ed.token(1n))), "unavailable", what);
+
+      // after a good one: ignored, the cached keys serve
+      const h = await host(json(valid));
+      const clock = manualClock();
+      const remote = remoteSet({ url: h.url, clock, cooldownMs: 60_000, maxAgeMs: 10_000, minIntervalMs: 20 });
+      const verifier = verifierOf(remote);
+      assert.equal(await reason(verifier.verify(await rsa.token(1n))), "accepted", what);
+      h.respond(respond);
+      clock.advance(10_001);
+      assert.equal(await reason(verifier.verify(await rsa.token(1n))), "accepted", what);
+      assert.equal(h.requests(), 2, `${what}: the document was fetched`);
+      assert.equal(remote.version(), 1, `${what}: the keys did not change`);
+    }
+  });
+
+  test("keys that are not plain public signature keys are skipped", async () => {
+    const b = await signingKey("EdDSA");
+    const as = (kid: string) => issuer({ ...b, kid });
+    const jwk = ed.jwks[0]!;
+    const [pub] = issuer(b).jwks;
+    const h = await host(
+      json({
+        keys: [
+          { ...pub, kid: "plain" },
+          { ...pub, kid: "with-private-part", d: "AAAA" },
+          { ...pub, kid: "for-encryption", use: "enc" },
+          { ...pub, kid: "another-alg", alg: "RS256" },
+          { ...jwk, kid: "someone-elses-key" },
+          "not an object",
+          { ...pub, kid: "" },
+        ],
+      }),
+    );
+    const verifier = verifierOf(remoteSet({ url: h.url, cooldownMs: 60_000, minIntervalMs: 20 }));
+    assert.equal(await reason(verifier.verify(await as("plain").token(1n))), "accepted");
+    for (const kid of ["with-private-part", "for-encryption", "another-alg"]) assert.equal(await reason(verifier.verify(await as(kid).token(1n))), "unknown_key", kid);
+    assert.equal(await reason(verifier.verify(await as("someone-elses-key").token(1n))), "bad_signature");
+  });
+
+  test("the ring's own keys answer first: a local token costs no fetch", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const hmac = await hmacKey("local-secret-0123456789abcdef0123");
+    const remote = remoteSet({ url: h.url, cooldownMs: 60_000 });
+    const ring = createKeyRing({ signing: hmac, remote });
+    const codec = createJwtCodec({ keys: ring, claims: ClaimsSchema, unknownClaims: "reject", lifetime: 900 });
+    assert.equal(await reason(codec.verify((await codec.issue({ userId: 1n })).token)), "accepted");
+    assert.equal(h.requests(), 0);
+    assert.equal(await reason(codec.verify(await ed.token(2n))), "accepted");
+    assert.equal(h.requests(), 1);
+    assert.deepEqual(ring.publicJwks(), [], "an HS256 secret is never published; remote keys are not republished");
+    assert.equal(ring.version(), 1);
+    ring.close();
+  });
+});
