@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { methodName } from "protogate";
 import { AppError, isUnavailableError, toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
@@ -14,7 +15,7 @@ export function createErrorInterceptor(logger: Logger): Interceptor {
     } catch (err) {
       if (err instanceof ConnectError) throw err;
       if (err instanceof AppError) throw toConnectError(err);
-      const method = `${req.service.typeName}/${req.method.name}`;
+      const method = methodName(req.method);
       const code = (err as { code?: unknown } | null)?.code;
       if (isUnavailableError(err)) {
         logger.warn({ method, code }, "backend unavailable");

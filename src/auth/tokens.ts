@@ -73,7 +73,8 @@ export interface TokenServiceOptions {
   clockTolerance?: number;
 }
 
-const positiveId = (claims: { userId: bigint }) => claims.userId > 0n;
+/** What both kinds of token must hold beyond their schema: a positive user id, and a session id that is not empty. */
+const validClaims = (claims: { userId: bigint; sid?: string }) => claims.userId > 0n && claims.sid !== "";
 
 /**
  * Creates the token service: two protogate codecs on one key ring, access tokens decoding into
@@ -98,7 +99,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     claims: AccessClaimsSchema,
     unknownClaims: "ignore",
     lifetime: accessExpire,
-    check: (c) => positiveId(c) && c.sid !== "",
+    check: validClaims,
   });
   const refresh = createJwtCodec({
     ...common,
@@ -107,7 +108,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     lifetime: refreshExpire,
     type: refreshTokenType,
     requireJti: true,
-    check: (c) => positiveId(c) && c.sid !== "",
+    check: validClaims,
   });
   return {
     async issue(userId, extra) {

@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from "node:http";
+import { methodName } from "protogate";
 import { Code, ConnectError, createConnectRouter, createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import { createMethodUrl, validateUniversalHandlerOptions, type UniversalHandler, type UniversalServerRequest, type UniversalServerResponse } from "@connectrpc/connect/protocol";
@@ -100,7 +101,7 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
   /** The last line: a call that failed before its answer is reported once and gets one. */
   const fail = (handler: UniversalHandler, req: NodeRequest, res: NodeResponse, reason: unknown) => {
     const error = ConnectError.from(reason);
-    const method = `${handler.service.typeName}/${handler.method.name}`;
+    const method = methodName(handler.method);
     if (error.code === Code.Aborted || error.code === Code.Canceled) {
       // after an answer (a refusal, a timeout) the end of the call is no client abort
       if (res.headersSent) return;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { methodName } from "protogate";
 import { callerUserId } from "../auth/caller.js";
 import { codeName } from "../errors.js";
 import type { Logger } from "../logger.js";
@@ -24,7 +25,7 @@ export function createAccessLogInterceptor(logger: Logger, metrics: Metrics): In
     const started = process.hrtime.bigint();
     const sent = req.header.get("x-request-id");
     const requestId = sent !== null && /^[A-Za-z0-9._-]{1,64}$/.test(sent) ? sent : randomUUID();
-    const method = `${req.service.typeName}/${req.method.name}`;
+    const method = methodName(req.method);
     const finish = (code: string) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.call(method, code, seconds);
