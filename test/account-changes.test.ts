@@ -211,6 +211,39 @@ describe("MariaDB + Redis: account changes and outages", { skip: (mysql === unde
     }
   });
 
+  test("a Redis link that drops each time it subscribes again neither ends the process nor stops the announcements once it holds", async () => {
+    const redis = await proxyFor(redisUrl!, 6379);
+    const direct = testConfig(dir.path, { dataSource: mysql!, redisUrl, keyPrefix: prefix });
+    const viaProxy: Config = { ...direct, cacheRedis: { ...direct.cacheRedis, url: redis.url } };
+    await addTestUsers(direct, "judy");
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on("unhandledRejection", onUnhandled);
+    const a = await startTestApp(direct, { authEventsIntervalMs: 60_000 });
+    const b = await startTestApp(viaProxy, { only: "search", authEventsIntervalMs: 60_000 });
+    try {
+      const [t1, t2] = [await users(a.userUrl).login({ username: "judy", password: "judy-password" }), await users(a.userUrl).login({ username: "judy", password: "judy-password" })];
+      redis.proxy.dropOnSend("subscribe");
+      redis.proxy.cut();
+      redis.proxy.restore();
+      // b reconnects, is ready, subscribes: the link dies there, again and again
+      await settlesTo(10_000, "3", async () => String(Math.min(redis.proxy.dropped, 3)));
+      assert.ok(redis.proxy.dropped >= 3, `dropped while subscribing: ${redis.proxy.dropped}`);
+      assert.equal(await doWith(b.searchUrl, t1.accessToken), "ok", "b serves through it");
+      redis.proxy.dropOnSend(undefined);
+      await new Promise((r) => setTimeout(r, 2500)); // past b's longest reconnect back-off
+      // the log is read once a minute and at each reconnect: only the announcement can bring this
+      assert.equal(await code(users(a.userUrl).logout({}, auth(t2.accessToken))), "ok");
+      assert.equal(await settlesTo(1000, "Unauthenticated", () => doWith(b.searchUrl, t2.accessToken)), "Unauthenticated", "announced");
+      assert.deepEqual(unhandled.map((e) => (e as Error).message), []);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await a.close();
+      await b.close();
+      await redis.proxy.close();
+    }
+  });
+
   test("an instance that has never read the revocations fails closed (unavailable), then serves once it has", async () => {
     const db = await proxyFor(mysql!, 3306);
     const good = testConfig(dir.path, { dataSource: mysql!, redisUrl, keyPrefix: prefix });

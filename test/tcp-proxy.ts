@@ -10,6 +10,13 @@ export interface TcpProxy {
   cut(): void;
   stall(): void;
   restore(): void;
+  /**
+   * While set, a connection is dropped as soon as its client sends `text` (case-insensitive):
+   * a link that dies at a chosen step of a protocol.
+   */
+  dropOnSend(text: string | undefined): void;
+  /** How many connections {@link dropOnSend} has dropped. */
+  readonly dropped: number;
   close(): Promise<void>;
 }
 
@@ -17,6 +24,8 @@ export interface TcpProxy {
 // process spinning in its exit clean-up.
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   let mode: "pass" | "reset" | "stall" = "pass";
+  let trap: string | undefined;
+  let dropped = 0;
   const pairs = new Set<[Socket, Socket]>();
   const held = new Set<Socket>();
   const server = createServer((client) => {
@@ -38,6 +47,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     upstream.on("error", end);
     client.on("close", end);
     upstream.on("close", end);
+    client.on("data", (chunk: Buffer) => {
+      if (trap === undefined || !chunk.toString("latin1").toLowerCase().includes(trap)) return;
+      dropped++;
+      end();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   });
@@ -69,6 +83,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     restore() {
       dropAll();
       mode = "pass";
+    },
+    dropOnSend(text) {
+      trap = text?.toLowerCase();
+    },
+    get dropped() {
+      return dropped;
     },
     async close() {
       dropAll();

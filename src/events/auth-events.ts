@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import { Cluster } from "ioredis";
 import type { RedisClient } from "../cache/redis-client.js";
 import { epochSeconds, type Clock } from "../clock.js";
 import type { Logger } from "../logger.js";
@@ -103,8 +103,12 @@ export function createAuthEvents(options: AuthEventsOptions): AuthEvents {
     return reading;
   };
   const subscribe = async (client: RedisClient) => {
-    // a Cluster duplicates itself the same way; their typings differ only in overrides
-    const sub = (client as Redis).duplicate();
+    // One Redis: ioredis's own resubscription after a reconnect leaves its SUBSCRIBE unhandled,
+    // so a link dropped at that moment (or a close) would reject it with no one listening and end
+    // the process; it is off, and the channel is subscribed here on every ready instead. A Cluster
+    // moves its subscriber between nodes itself, handling what fails.
+    const cluster = client instanceof Cluster;
+    const sub = cluster ? client.duplicate() : client.duplicate({ autoResubscribe: false });
     subscriber = sub;
     sub.on("error", () => {
       // the cache reports Redis outages; the log interval covers for lost messages
@@ -114,12 +118,12 @@ export function createAuthEvents(options: AuthEventsOptions): AuthEvents {
       const event = parseAuthEvent(text);
       if (event !== undefined) deliver(event);
     });
-    // messages are lost while disconnected: read the log after every (re)connect; ioredis
-    // subscribes again by itself after the first subscription succeeded
+    // messages are lost while disconnected: read the log after every (re)connect
     let subscribed = false;
     sub.on("ready", () => {
       void sync();
-      if (!subscribed) sub.subscribe(channel).then(() => (subscribed = true), () => undefined);
+      if (cluster && subscribed) return;
+      sub.subscribe(channel).then(() => (subscribed = true), () => undefined);
     });
     await sub.connect().catch(() => undefined);
   };
