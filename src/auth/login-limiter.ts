@@ -1,6 +1,8 @@
 import type { RedisClient } from "../cache/redis-client.js";
-import type { Clock } from "../clock.js";
+import { systemClock, type Clock } from "../clock.js";
 import { AppError } from "../errors.js";
+import { createBoundedMap } from "../lib/bounded-map.js";
+import { createFailOpen, failureCode } from "../lib/fail-open.js";
 
 /** Limits on login attempts, each counted over `windowSeconds`. */
 export interface LoginLimits {
@@ -102,7 +104,8 @@ export function createLoginLimiter(store: CounterStore, limits: LoginLimits): Lo
 
 /** Counters in this process's memory (the embedded default, and the fallback while Redis is down). */
 export function createMemoryCounterStore(clock: Clock, maxKeys = 100_000): CounterStore {
-  const counters = new Map<string, { count: number; fields: Map<string, number>; until: number }>();
+  // the oldest windows are dropped beyond `maxKeys`, so a flood of usernames cannot grow it
+  const counters = createBoundedMap<string, { count: number; fields: Map<string, number>; until: number }>(maxKeys);
   const live = (key: string, windowSeconds: number) => {
     let c = counters.get(key);
     if (c !== undefined && c.until <= clock.now()) {
@@ -112,7 +115,6 @@ export function createMemoryCounterStore(clock: Clock, maxKeys = 100_000): Count
     if (c === undefined && windowSeconds > 0) {
       c = { count: 0, fields: new Map(), until: clock.now() + windowSeconds * 1000 };
       counters.set(key, c);
-      if (counters.size > maxKeys) counters.delete(counters.keys().next().value!);
     }
     return c;
   };
@@ -171,24 +173,18 @@ export function createRedisCounterStore(client: RedisClient): CounterStore {
  * operation that fails on it runs on the in-process `fallback` instead, so while Redis is down
  * every instance limits on its own (rate-limiter-flexible's "insurance" limiter, in four
  * functions). After a failure the shared store is left alone for `retryAfterMs`, so a hung
- * Redis does not slow every login by its command timeout. The outage is told once.
+ * Redis does not slow every login by its command timeout. The outage is told once (`warn`,
+ * with the error's code); its end is not.
  */
-export function withFallback(shared: CounterStore, fallback: CounterStore, warn: (code: unknown) => void, retryAfterMs = 1000): CounterStore {
-  let down = false;
-  let retryAt = 0;
-  const run = async <T>(op: (s: CounterStore) => Promise<T>): Promise<T> => {
-    if (down && Date.now() < retryAt) return op(fallback);
-    try {
-      const r = await op(shared);
-      down = false;
-      return r;
-    } catch (err) {
-      retryAt = Date.now() + retryAfterMs;
-      if (!down) warn((err as { code?: unknown })?.code ?? (err as Error)?.name);
-      down = true;
-      return op(fallback);
-    }
-  };
+export function withFallback(
+  shared: CounterStore,
+  fallback: CounterStore,
+  warn: (code: unknown) => void,
+  retryAfterMs = 1000,
+  clock: Clock = systemClock,
+): CounterStore {
+  const backend = createFailOpen({ retryAfterMs, clock, onDown: (err) => warn(failureCode(err)) });
+  const run = <T>(op: (s: CounterStore) => Promise<T>): Promise<T> => backend.run(() => op(shared), () => op(fallback));
   return {
     add: (k, d, w) => run((s) => s.add(k, d, w)),
     addField: (k, f, d, w) => run((s) => s.addField(k, f, d, w)),

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../clock.js";
+import { createBoundedMap } from "../lib/bounded-map.js";
 import type { Cache } from "./cache.js";
 
 /**
@@ -48,7 +49,7 @@ export function createEpochFile(path: string): EpochFile {
  */
 export function createMemoryCache(options: { maxEntries: number; clock: Clock; epoch?: EpochFile }): Cache {
   const { maxEntries, clock, epoch } = options;
-  const entries = new Map<string, { value: string; expiresAt: number }>();
+  const entries = createBoundedMap<string, { value: string; expiresAt: number }>(maxEntries);
   const sync = () => {
     if (epoch?.changed()) entries.clear();
   };
@@ -57,16 +58,16 @@ export function createMemoryCache(options: { maxEntries: number; clock: Clock; e
       sync();
       const e = entries.get(key);
       if (e === undefined) return undefined;
-      entries.delete(key);
-      if (e.expiresAt <= clock.now()) return undefined;
+      if (e.expiresAt <= clock.now()) {
+        entries.delete(key);
+        return undefined;
+      }
       entries.set(key, e); // most recently used last
       return e.value;
     },
     async set(key, value, ttlSeconds) {
       sync();
-      entries.delete(key);
       entries.set(key, { value, expiresAt: clock.now() + ttlSeconds * 1000 });
-      while (entries.size > maxEntries) entries.delete(entries.keys().next().value!);
     },
     async del(...keys) {
       for (const k of keys) entries.delete(k);

@@ -1,3 +1,5 @@
+import type { Clock } from "../clock.js";
+import { createFailOpen, failureCode } from "../lib/fail-open.js";
 import type { Logger } from "../logger.js";
 import type { Cache } from "./cache.js";
 
@@ -9,53 +11,18 @@ import type { Cache } from "./cache.js";
  * once when it starts and once when it ends. `del` always tries and still throws: an
  * invalidation that did not happen must stop the write that needed it.
  */
-export function createResilientCache(inner: Cache, logger: Logger, options: { retryAfterMs?: number } = {}): Cache {
-  const retryAfterMs = options.retryAfterMs ?? 1000;
-  let down = false;
-  let retryAt = 0;
-  const skipping = () => down && Date.now() < retryAt;
-  const failed = (err: unknown) => {
-    retryAt = Date.now() + retryAfterMs;
-    if (down) return;
-    down = true;
-    const e = err as { code?: unknown; name?: unknown } | null;
-    logger.warn({ code: e?.code ?? e?.name }, "cache unavailable; serving from the database");
-  };
-  const worked = () => {
-    if (!down) return;
-    down = false;
-    logger.info("cache recovered");
-  };
+export function createResilientCache(inner: Cache, logger: Logger, options: { retryAfterMs?: number; clock?: Clock } = {}): Cache {
+  const backend = createFailOpen({
+    retryAfterMs: options.retryAfterMs ?? 1000,
+    clock: options.clock,
+    onDown: (err) => logger.warn({ code: failureCode(err) }, "cache unavailable; serving from the database"),
+    onUp: () => logger.info("cache recovered"),
+  });
+  const skip = () => undefined;
   return {
-    async get(key) {
-      if (skipping()) return undefined;
-      try {
-        const v = await inner.get(key);
-        worked();
-        return v;
-      } catch (err) {
-        failed(err);
-        return undefined;
-      }
-    },
-    async set(key, value, ttl) {
-      if (skipping()) return;
-      try {
-        await inner.set(key, value, ttl);
-        worked();
-      } catch (err) {
-        failed(err);
-      }
-    },
-    async del(...keys) {
-      try {
-        await inner.del(...keys);
-        worked();
-      } catch (err) {
-        failed(err);
-        throw err;
-      }
-    },
+    get: (key) => backend.run(() => inner.get(key), skip),
+    set: (key, value, ttl) => backend.run(() => inner.set(key, value, ttl), skip),
+    del: (...keys) => backend.attempt(() => inner.del(...keys)),
     close: () => inner.close(),
   };
 }

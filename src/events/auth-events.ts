@@ -1,6 +1,7 @@
 import { Cluster } from "ioredis";
 import type { RedisClient } from "../cache/redis-client.js";
 import { epochSeconds, type Clock } from "../clock.js";
+import { createFailOpen } from "../lib/fail-open.js";
 import type { Logger } from "../logger.js";
 import { parseAuthEvent, type AuthEvent } from "./auth-event.js";
 import type { AuthEventLog } from "./auth-event-log.js";
@@ -55,7 +56,11 @@ export function createAuthEvents(options: AuthEventsOptions): AuthEvents {
   const gaps = new Map<number, number>();
   let lastId = 0;
   let synced = false;
-  let failing = false;
+  // no back-off: the interval paces the reads
+  const database = createFailOpen({
+    onDown: (err) => logger.warn({ code: (err as { code?: unknown })?.code, synced }, "cannot read auth events; serving from what is known"),
+    onUp: () => logger.info("auth events readable again"),
+  });
   let reading: Promise<boolean> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let subscriber: RedisClient | undefined;
@@ -85,18 +90,12 @@ export function createAuthEvents(options: AuthEventsOptions): AuthEvents {
     for (const [id, since] of gaps) if (clock.now() - since > gapMs) gaps.delete(id);
   };
   const sync = () => {
-    reading ??= readOnce().then(
+    reading ??= database.attempt(readOnce).then(
       () => {
-        if (failing) logger.info("auth events readable again");
-        failing = false;
         synced = true;
         return true;
       },
-      (err) => {
-        if (!failing) logger.warn({ code: (err as { code?: unknown })?.code, synced }, "cannot read auth events; serving from what is known");
-        failing = true;
-        return false;
-      },
+      () => false,
     ).finally(() => {
       reading = undefined;
     });

@@ -1,10 +1,7 @@
-import { jitter, type Cache } from "../cache/cache.js";
-import { createSingleFlight } from "../cache/single-flight.js";
+import { createCacheAside } from "../cache/cache-aside.js";
+import type { Cache } from "../cache/cache.js";
 import { AppError } from "../errors.js";
 import type { UserRecord, UserStore } from "./user-store.js";
-
-/** The placeholder cached for a username that has no user. */
-const notFound = "*";
 
 /** `cache:user:username:<name>` holds the id (or the not-found placeholder). */
 export const usernameKey = (username: string) => `cache:user:username:${username}`;
@@ -22,22 +19,38 @@ export function createCachedUserStore(
   cache: Cache,
   options: { expiry: number; notFoundExpiry: number; random?: () => number; onLookup?: (result: "hit" | "miss") => void },
 ): UserStore {
-  const flight = createSingleFlight();
-  const ttl = () => jitter(options.expiry, options.random);
-
-  const cacheRow = async (row: UserRecord) => {
-    await cache.set(idKey(row.id), JSON.stringify(row), ttl());
-    await cache.set(usernameKey(row.username), String(row.id), ttl());
-  };
-
-  const findById = (id: number) =>
-    flight(idKey(id), async () => {
-      const cached = parseRow(await cache.get(idKey(id)));
-      if (cached !== undefined && cached.id === id) return cached;
-      const row = await store.findById(id);
-      if (row !== undefined) await cache.set(idKey(id), JSON.stringify(row), ttl());
+  const { expiry, random } = options;
+  // rows by id: an unknown id is not remembered
+  const byId = createCacheAside<number, UserRecord>(cache, {
+    key: idKey,
+    encode: JSON.stringify,
+    decode: (text, id) => {
+      const row = parseRow(text);
+      return row?.id === id ? row : undefined;
+    },
+    load: (id) => store.findById(id),
+    expiry,
+    random,
+  });
+  // the username index (go-zero's QueryRowIndex): it holds the id, and loading it caches the row too
+  const byUsername = createCacheAside<string, UserRecord>(cache, {
+    key: usernameKey,
+    encode: (row) => String(row.id),
+    decode: async (text, username) => {
+      if (!/^\d+$/.test(text)) return undefined;
+      const row = await byId.get(Number(text));
+      return row?.username === username ? row : undefined;
+    },
+    load: async (username) => {
+      const row = await store.findByUsername(username);
+      if (row !== undefined) await byId.set(row.id, row);
       return row;
-    });
+    },
+    expiry,
+    notFoundExpiry: options.notFoundExpiry,
+    random,
+    onLookup: options.onLookup,
+  });
 
   /** Runs a write between two invalidations of `keys`; nothing changes if the first fails. */
   const invalidating = async <T>(keys: string[], write: () => Promise<T>): Promise<T> => {
@@ -52,7 +65,7 @@ export function createCachedUserStore(
     } catch (err) {
       throw new AppError(
         "unavailable",
-        `the change is stored, but the cache could not be cleared: cached entries expire within ${options.expiry} s`,
+        `the change is stored, but the cache could not be cleared: cached entries expire within ${expiry} s`,
         { cause: err },
       );
     }
@@ -60,30 +73,8 @@ export function createCachedUserStore(
   };
 
   return {
-    findByUsername: (username) =>
-      flight(usernameKey(username), async () => {
-        const cached = await cache.get(usernameKey(username));
-        if (cached === notFound) {
-          options.onLookup?.("hit");
-          return undefined;
-        }
-        if (cached !== undefined && /^\d+$/.test(cached)) {
-          const row = await findById(Number(cached));
-          if (row !== undefined && row.username === username) {
-            options.onLookup?.("hit");
-            return row;
-          }
-        }
-        options.onLookup?.("miss");
-        const row = await store.findByUsername(username);
-        if (row === undefined) {
-          await cache.set(usernameKey(username), notFound, options.notFoundExpiry);
-          return undefined;
-        }
-        await cacheRow(row);
-        return row;
-      }),
-    findById,
+    findByUsername: byUsername.get,
+    findById: byId.get,
     insert: (user) => invalidating([usernameKey(user.username)], () => store.insert(user)),
     async updatePassword(username, passwordHash) {
       const row = await store.findByUsername(username);
@@ -104,8 +95,7 @@ export function createCachedUserStore(
   };
 }
 
-function parseRow(text: string | undefined): UserRecord | undefined {
-  if (text === undefined) return undefined;
+function parseRow(text: string): UserRecord | undefined {
   try {
     const v = JSON.parse(text) as Record<string, unknown>;
     if (
