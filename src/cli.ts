@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { inspectToken } from "./auth/inspect-token.js";
 import { generateKeyFiles } from "./auth/generate-key.js";
 import { PolicyError } from "protogate";
-import { ConfigError, loadConfig, type Config } from "./config.js";
+import { ConfigError, environmentUsage, loadConfig, type Config } from "./config.js";
 import { AppError } from "./errors.js";
 import { createLogger } from "./logger.js";
 import { pino } from "pino";
@@ -33,8 +33,8 @@ const usage = `usage:
   bookstore token inspect [TOKEN]                  decode a token (from stdin without TOKEN) WITHOUT verifying it
   bookstore keys generate --alg RS256|ES256|EdDSA [--dir keys]
                                                    write a new key pair named by a fresh kid
-environment: ACCESS_SECRET ACCESS_EXPIRE DATABASE_URL REDIS_URL HOST USER_PORT SEARCH_PORT WORKERS
-             SIGNING_ALGORITHM SIGNING_KEY_FILE SIGNING_KEY VERIFY_KEY_FILES JWKS_URL REFRESH_EXPIRE`;
+${environmentUsage()}
+             (they override -f FILE; every key and variable: README "Configuration", etc/bookstore.schema.json)`;
 
 /** A mistake in the command line; printed with the usage, exit code 2. */
 class UsageError extends Error {

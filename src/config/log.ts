@@ -1,0 +1,16 @@
+import { enumOf, section, widen } from "./fields.js";
+
+export const log = section({
+  yaml: "Log",
+  fields: {
+    // typed `string`, as the logger takes it
+    level: widen<string>(
+      enumOf({
+        yaml: "Level",
+        values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+        default: "info",
+        doc: "`fatal` … `trace`, `silent`",
+      }),
+    ),
+  },
+});
