@@ -11,7 +11,7 @@ import { createLogger } from "./logger.js";
 import { pino } from "pino";
 import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
-import { openStorage } from "./service-context.js";
+import { openStorage } from "./wiring/storage.js";
 import { failedMessage, readyMessage, runPrimary, workerCount } from "./workers.js";
 import { addUser, changePassword, deleteUser, unlockUser } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
@@ -136,7 +136,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
         process.exit(1); // a second signal: give up waiting
       }
       stopping = true;
-      app.ctx.logger.info({ signal }, "shutting down");
+      app.resources.logger.info({ signal }, "shutting down");
       app.close().then(
         () => resolve(0),
         () => resolve(1),

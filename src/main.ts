@@ -7,20 +7,23 @@ import { withProbes } from "./http/probes.js";
 import { withJwks } from "./http/jwks.js";
 import { createNodeAdapter } from "./http/node-adapter.js";
 import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
-import { createServiceContext, type ServiceContext, type ServiceContextOptions } from "./service-context.js";
+import { openServiceContext, type ServiceContext, type ServiceContextOptions } from "./wiring/app.js";
+import { startBackgroundJobs } from "./wiring/jobs.js";
 
 /** A running bookstore: the bound ports and one way to stop everything. */
 export interface Bookstore {
-  readonly ctx: ServiceContext;
+  /** Every long-lived resource of the process (closed by {@link Bookstore.close}). */
+  readonly resources: ServiceContext;
   /** The port each served service is bound to. */
   readonly ports: Readonly<Partial<Record<ServiceName, number>>>;
-  /** Stops the listeners (in-flight calls finish within `graceMs`), then closes the context. */
+  /** Stops the listeners (in-flight calls finish within `graceMs`), then the background jobs, then closes the resources. */
   close(graceMs?: number): Promise<void>;
 }
 
 /**
- * The composition root: config -> service context -> one port per service. Each port serves
- * Connect (JSON and binary) and gRPC-Web over HTTP/1.1, and all three protocols over h2c.
+ * The composition root: config -> resources (`wiring/`) and their background jobs -> one port
+ * per service. Each port serves Connect (JSON and binary) and gRPC-Web over HTTP/1.1, and all
+ * three protocols over h2c.
  * `only` serves a single service; by default both are served.
  *
  * @example
@@ -33,13 +36,15 @@ export async function startBookstore(
   options: ServiceContextOptions & { only?: ServiceName; leanUnary?: boolean } = {},
 ): Promise<Bookstore> {
   const names: ServiceName[] = options.only ? [options.only] : ["user", "search"];
-  const ctx = await createServiceContext(config, { signs: names.includes("user"), ...options });
+  const resources = await openServiceContext(config, { signs: names.includes("user"), ...options });
+  const stopJobs = startBackgroundJobs(resources);
   const servers: PortServer[] = [];
   const ports: Partial<Record<ServiceName, number>> = {};
   const close = async (graceMs?: number) => {
-    ctx.health.shutDown();
+    resources.health.shutDown();
     await Promise.all(servers.map((s) => s.close(graceMs)));
-    await ctx.close();
+    stopJobs();
+    await resources.close();
   };
   try {
     const tls = readTls(config);
@@ -47,7 +52,7 @@ export async function startBookstore(
     const clientAddress = createClientAddressValues(config.trustedProxies);
     const trustedPeer = createTrustedCheck(config.trustedProxies);
     for (const name of names) {
-      const { routes, interceptors } = createServiceRoutes(ctx, name);
+      const { routes, interceptors } = createServiceRoutes(resources, name);
       const handler = createNodeAdapter({
         routes,
         leanUnary: options.leanUnary,
@@ -55,32 +60,32 @@ export async function startBookstore(
         readMaxBytes: config.limits.readMaxBytes,
         requestTimeoutMs: config.limits.requestTimeoutMs,
         pendingBodyBytes: { perConnection: config.limits.maxPendingBodyBytesPerConnection, total: config.limits.maxPendingBodyBytes },
-        logger: ctx.logger,
-        onClientAbort: ctx.metrics.clientAbort,
+        logger: resources.logger,
+        onClientAbort: resources.metrics.clientAbort,
         contextValues: clientAddress,
         // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
         jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },
       }) as NodeHandler;
-      const probed = withProbes(handler, ctx.health, ctx.metrics);
-      const published = name === "user" ? withJwks(probed, ctx.tokens.publicJwks) : probed;
+      const probed = withProbes(handler, resources.health, resources.metrics);
+      const published = name === "user" ? withJwks(probed, resources.tokens.publicJwks) : probed;
       const server = createPortServer(withCors(published, config.cors.allowedOrigins), {
-        logger: ctx.logger,
+        logger: resources.logger,
         limits: config.limits,
         tls,
         exemptAddress: trustedPeer,
       });
       servers.push(server);
       ports[name] = await server.listen(wanted[name], config.host);
-      ctx.logger.info({ service: name, host: config.host, port: ports[name], tls: tls !== undefined }, "listening");
+      resources.logger.info({ service: name, host: config.host, port: ports[name], tls: tls !== undefined }, "listening");
     }
   } catch (err) {
     await close(0);
     throw err;
   }
   if (config.cacheRedis.url === "") {
-    ctx.logger.info("single-instance mode: cache, revocations and login limits live in this process; set REDIS_URL (CacheRedis.Url) to run more than one");
+    resources.logger.info("single-instance mode: cache, revocations and login limits live in this process; set REDIS_URL (CacheRedis.Url) to run more than one");
   }
-  return { ctx, ports, close };
+  return { resources, ports, close };
 }
 
 /** Reads `CertFile` / `KeyFile` when both are set; one without the other refuses to start. */

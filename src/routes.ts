@@ -2,29 +2,47 @@ import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createAuthInterceptor, methodName, resolvePolicies } from "protogate";
 import { realm } from "./auth/caller.js";
-import type { AccessToken } from "./auth/tokens.js";
+import type { RevocationMirror } from "./auth/revocations.js";
+import type { AccessToken, TokenService } from "./auth/tokens.js";
+import type { Config } from "./config.js";
 import { AppError } from "./errors.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { createAccessLogInterceptor } from "./observability/access-log.js";
 import { Health } from "./gen/health/v1/health_pb.js";
 import { SearchService } from "./gen/search/v1/search_pb.js";
 import { createHealthService } from "./health/health-service.js";
+import type { HealthState } from "./health/health-state.js";
+import type { Logger } from "./logger.js";
+import type { Metrics } from "./observability/metrics.js";
 import { reflectionServices, ServerReflectionV1, ServerReflectionV1alpha } from "./reflection/reflection-service.js";
 import { UserService } from "./gen/user/v1/user_pb.js";
-import { createSearchService } from "./search/search-service.js";
-import type { ServiceContext } from "./service-context.js";
-import { createUserService } from "./user/user-service.js";
+import { createSearchService, type SearchServiceDeps } from "./search/search-service.js";
+import { createUserService, type UserServiceDeps } from "./user/user-service.js";
 
 /** The services this process can serve, by the name `--only` takes. */
 export type ServiceName = "user" | "search";
 
+/** What the services need, whichever a port serves. */
+export type ServicesDeps = UserServiceDeps & SearchServiceDeps;
+
 /** Each service's descriptor and how to register its implementation. */
 export const services: Readonly<
-  Record<ServiceName, { desc: DescService; register(router: ConnectRouter, ctx: ServiceContext): void }>
+  Record<ServiceName, { desc: DescService; register(router: ConnectRouter, deps: ServicesDeps): void }>
 > = {
-  user: { desc: UserService, register: (router, ctx) => router.service(UserService, createUserService(ctx)) },
-  search: { desc: SearchService, register: (router, ctx) => router.service(SearchService, createSearchService(ctx)) },
+  user: { desc: UserService, register: (router, deps) => router.service(UserService, createUserService(deps)) },
+  search: { desc: SearchService, register: (router, deps) => router.service(SearchService, createSearchService(deps)) },
 };
+
+/** What a port's routes and interceptors need: the services', and readiness, logs, metrics and auth. */
+export interface RoutesDeps extends UserServiceDeps, SearchServiceDeps {
+  health: HealthState;
+  logger: Logger;
+  metrics: Metrics;
+  tokens: Pick<TokenService, "verify">;
+  /** This process's revocation mirror, and whether it has been loaded yet. */
+  revocations: Pick<RevocationMirror, "isRevoked"> & { readonly synced: boolean };
+  config: { readonly auth: Pick<Config["auth"], "revocationFailOpen"> };
+}
 
 /**
  * Infrastructure every port serves, public by explicit policy: their .proto files come from npm
@@ -47,7 +65,7 @@ export function portServices(name: ServiceName): DescService[] {
  * auth policy of every method happens here and throws if one cannot be resolved.
  */
 export function createServiceRoutes(
-  ctx: ServiceContext,
+  deps: RoutesDeps,
   name: ServiceName,
 ): { routes: (router: ConnectRouter) => void; interceptors: Interceptor[] } {
   const { desc, register } = services[name];
@@ -56,25 +74,25 @@ export function createServiceRoutes(
   const reflection = reflectionServices(served);
   return {
     routes: (router) => {
-      register(router, ctx);
-      router.service(Health, createHealthService(ctx.health, [desc.typeName]));
+      register(router, deps);
+      router.service(Health, createHealthService(deps.health, [desc.typeName]));
       router.service(ServerReflectionV1, reflection.v1);
       router.service(ServerReflectionV1alpha, reflection.v1alpha);
     },
     interceptors: [
-      createAccessLogInterceptor(ctx.logger, ctx.metrics),
-      createErrorInterceptor(ctx.logger),
+      createAccessLogInterceptor(deps.logger, deps.metrics),
+      createErrorInterceptor(deps.logger),
       createAuthInterceptor({
         policies,
-        verify: ctx.tokens.verify,
-        isRevoked: revocationCheck(ctx),
+        verify: deps.tokens.verify,
+        isRevoked: revocationCheck(deps),
         realm,
         onReject({ reason, method, tokenTag }) {
-          ctx.metrics.authFailure(reason);
-          ctx.logger.warn({ reason, method: methodName(method), tokenTag }, "access token rejected");
+          deps.metrics.authFailure(reason);
+          deps.logger.warn({ reason, method: methodName(method), tokenTag }, "access token rejected");
         },
         onDenied({ method, claims, missingRoles }) {
-          ctx.logger.warn({ method: methodName(method), userId: Number(claims.userId), missingRoles }, "permission denied");
+          deps.logger.warn({ method: methodName(method), userId: Number(claims.userId), missingRoles }, "permission denied");
         },
       }),
     ],
@@ -85,9 +103,9 @@ export function createServiceRoutes(
  * The revocation check, against this process's mirror (no round trip per call). Until the
  * mirror has been loaded nothing is known: `unavailable`, unless `Auth.RevocationFailOpen`.
  */
-function revocationCheck(ctx: Pick<ServiceContext, "revocations" | "config">): (token: AccessToken) => boolean {
-  const { revocations } = ctx;
-  const failOpen = ctx.config.auth.revocationFailOpen;
+function revocationCheck(deps: Pick<RoutesDeps, "revocations" | "config">): (token: AccessToken) => boolean {
+  const { revocations } = deps;
+  const failOpen = deps.config.auth.revocationFailOpen;
   return (token) => {
     if (!revocations.synced && !failOpen) throw new AppError("unavailable", "revocations not loaded yet");
     return revocations.isRevoked(token);

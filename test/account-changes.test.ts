@@ -99,11 +99,11 @@ test("past Auth.MaxRevocations a logout ends every session of the user, so the l
     for (let i = 0; i < 4; i++) tokens.push((await users(app.userUrl).login({ username: "hank", password: "hank-password" })).accessToken);
     const check = (t: string) => doWith(app.searchUrl, t);
     for (const t of tokens.slice(0, 2)) assert.equal(await code(users(app.userUrl).logout({}, auth(t))), "ok"); // 2 entries each
-    assert.equal(app.ctx.revocations.size, 4);
+    assert.equal(app.resources.revocations.size, 4);
     assert.deepEqual(await Promise.all(tokens.map(check)), ["Unauthenticated", "Unauthenticated", "ok", "ok"]);
     assert.equal(await code(users(app.userUrl).logout({}, auth(tokens[2]!))), "ok");
     assert.deepEqual(await Promise.all(tokens.map(check)), ["Unauthenticated", "Unauthenticated", "Unauthenticated", "Unauthenticated"], "one cut-off for the user");
-    assert.ok(app.ctx.revocations.size <= 4 + 1 + 4, `entries: ${app.ctx.revocations.size}`);
+    assert.ok(app.resources.revocations.size <= 4 + 1 + 4, `entries: ${app.resources.revocations.size}`);
   } finally {
     await app.close();
   }

@@ -1,16 +1,21 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { requireUserId } from "../auth/caller.js";
 import type { SearchService } from "../gen/search/v1/search_pb.js";
-import type { ServiceContext } from "../service-context.js";
-import { searchBook } from "./search-book.js";
+import type { Logger } from "../logger.js";
+import { searchBook, type SearchBookDeps } from "./search-book.js";
+
+/** What SearchService needs: the search logic's dependencies, and the log `Do` writes to. */
+export interface SearchServiceDeps extends SearchBookDeps {
+  logger: Logger;
+}
 
 /** SearchService over the logic. `Do` logs the caller's `userId` from the verified claims. */
-export function createSearchService(ctx: Pick<ServiceContext, "books" | "logger">): ServiceImpl<typeof SearchService> {
+export function createSearchService(deps: SearchServiceDeps): ServiceImpl<typeof SearchService> {
   return {
-    async do(req, hctx) {
-      const userId = requireUserId(hctx);
-      const book = await searchBook(ctx, req.name);
-      ctx.logger.info({ userId, book: book.name, count: book.count }, "search");
+    async do(req, ctx) {
+      const userId = requireUserId(ctx);
+      const book = await searchBook(deps, req.name);
+      deps.logger.info({ userId, book: book.name, count: book.count }, "search");
       return { name: book.name, count: BigInt(book.count) };
     },
     ping() {

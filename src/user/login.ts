@@ -13,6 +13,15 @@ export interface LoginResult extends TokenPair {
   readonly gender: string;
 }
 
+/** What {@link login} needs; without a limiter nothing is counted, without a logger nothing is logged. */
+export interface LoginDeps {
+  users: UserStore;
+  passwords: PasswordHasher;
+  sessions: Pick<Sessions, "start">;
+  limiter?: LoginLimiter;
+  logger?: Logger;
+}
+
 /**
  * Checks a username and password and starts a session: an access and a refresh token. An unknown user and a wrong
  * password both fail with `bad_credentials`, after the same hashing work. The username is
@@ -20,16 +29,7 @@ export interface LoginResult extends TokenPair {
  * `rate_limited` past a limit), and a success clears the username's failures; a hash made with
  * older parameters is replaced.
  */
-export async function login(
-  deps: {
-    users: UserStore;
-    passwords: PasswordHasher;
-    sessions: Pick<Sessions, "start">;
-    limiter?: LoginLimiter;
-    logger?: Logger;
-  },
-  input: { username: string; password: string; address?: string },
-): Promise<LoginResult> {
+export async function login(deps: LoginDeps, input: { username: string; password: string; address?: string }): Promise<LoginResult> {
   const username = canonicalUsername(input.username);
   checkUsername(username);
   checkPassword(input.password);
@@ -51,7 +51,7 @@ export async function login(
  * Replaces a hash made with older parameters (or scrypt) now that the password is known. A
  * failure is logged and the login goes on: the old hash still works.
  */
-async function rehash(deps: { users: UserStore; passwords: PasswordHasher; logger?: Logger }, user: UserRecord, password: string): Promise<void> {
+async function rehash(deps: Pick<LoginDeps, "users" | "passwords" | "logger">, user: UserRecord, password: string): Promise<void> {
   try {
     if (await deps.users.rehashPassword(user.id, user.passwordHash, await deps.passwords.hash(password))) {
       deps.logger?.info({ userId: user.id }, "password hash upgraded to the current parameters");

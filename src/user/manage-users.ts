@@ -18,9 +18,23 @@ export interface AccountChangeDeps {
   accessExpire: number;
 }
 
+/** What registering a user needs: the store and the hasher. */
+export interface AddUserDeps {
+  users: UserStore;
+  passwords: PasswordHasher;
+}
+
+/** What clearing login limits needs: this instance's limiter, and the events that reach the others. */
+export interface UnlockUserDeps {
+  limiter: Pick<LoginLimiter, "unlock">;
+  events: Pick<AuthEvents, "publish">;
+  clock: Clock;
+  windowSeconds: number;
+}
+
 /** Registers a user with a hashed password; returns the new id. */
 export async function addUser(
-  deps: { users: UserStore; passwords: PasswordHasher },
+  deps: AddUserDeps,
   input: { username: string; password: string; name?: string; gender?: string; roles?: readonly string[] },
 ): Promise<number> {
   const username = canonicalUsername(input.username);
@@ -67,10 +81,7 @@ export async function deleteUser(deps: AccountChangeDeps, username: string): Pro
 }
 
 /** Clears a username's login limits on every instance (after a lock-out of its owner). */
-export async function unlockUser(
-  deps: { limiter: Pick<LoginLimiter, "unlock">; events: Pick<AuthEvents, "publish">; clock: Clock; windowSeconds: number },
-  username: string,
-): Promise<void> {
+export async function unlockUser(deps: UnlockUserDeps, username: string): Promise<void> {
   username = canonicalUsername(username);
   checkUsername(username);
   await deps.limiter.unlock(username);
