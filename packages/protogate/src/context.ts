@@ -1,6 +1,6 @@
 import { isMessage, type DescMessage, type Message, type MessageShape } from "@bufbuild/protobuf";
 import { createContextKey, type ContextValues } from "@connectrpc/connect";
-import { AuthError, toConnectError } from "./errors.js";
+import { AuthError, toConnectError, type RefusalOptions } from "./errors.js";
 
 /** A token that verified: its application claims as a protobuf message, and its registered claims. */
 export interface VerifiedToken<M extends Message = Message> {
@@ -17,6 +17,14 @@ export interface VerifiedToken<M extends Message = Message> {
 /** Where the auth interceptor puts the call's verified token (unset on an anonymous call). */
 export const verifiedTokenKey = createContextKey<VerifiedToken | undefined>(undefined, {
   description: "protogate: verified access token",
+});
+
+/**
+ * How the interceptor that let an anonymous call through refuses (its messages and realm), so
+ * that {@link requireClaims} refuses the same way. For other libraries; applications need not.
+ */
+export const refusalKey = createContextKey<RefusalOptions | undefined>(undefined, {
+  description: "protogate: how the auth interceptor refuses",
 });
 
 /** A handler context (`ctx`) or an interceptor request's `contextValues`. */
@@ -46,15 +54,16 @@ export function getClaims<Desc extends DescMessage>(source: ValuesSource, schema
 
 /**
  * Like {@link getClaims}, but a call without a token fails with `unauthenticated`, so a handler
- * cannot run as nobody by mistake.
+ * cannot run as nobody by mistake. The refusal reads as the auth interceptor's (its `messages`
+ * and `realm`) unless `options` are given.
  *
  * @example
  * async hello(req, ctx) {
  *   const { userId } = requireClaims(ctx, AccessClaimsSchema);
  * }
  */
-export function requireClaims<Desc extends DescMessage>(source: ValuesSource, schema: Desc, options?: Parameters<typeof toConnectError>[1]): MessageShape<Desc> {
+export function requireClaims<Desc extends DescMessage>(source: ValuesSource, schema: Desc, options?: RefusalOptions): MessageShape<Desc> {
   const claims = getClaims(source, schema);
-  if (claims === undefined) throw toConnectError(new AuthError("missing"), options);
+  if (claims === undefined) throw toConnectError(new AuthError("missing"), options ?? valuesOf(source).get(refusalKey));
   return claims;
 }

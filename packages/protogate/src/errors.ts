@@ -57,16 +57,34 @@ export function codeOf(reason: AuthErrorReason): Code {
   return Code.Unauthenticated;
 }
 
+/** How refusals read: the messages callers are told and the `WWW-Authenticate` realm. */
+export interface RefusalOptions {
+  readonly messages?: Partial<AuthMessages>;
+  readonly realm?: string;
+}
+
+/**
+ * Throws a `TypeError` unless `realm` can be a `WWW-Authenticate` quoted-string: printable
+ * ASCII, at most 256 characters (no line breaks, so no header injection).
+ */
+export function checkRealm(realm: string | undefined): void {
+  if (realm !== undefined && !/^[\x20-\x7e]{0,256}$/.test(realm)) throw new TypeError("protogate: realm must be printable ASCII, at most 256 characters");
+}
+
+/** The realm as a quoted-string: backslashes and quotes escaped (RFC 9110 section 5.6.4). */
+const quoted = (text: string) => `"${text.replace(/[\\"]/g, "\\$&")}"`;
+
 /**
  * Converts an {@link AuthError} into the {@link ConnectError} its reason maps to, with the
  * configured message; an `unauthenticated` one carries `WWW-Authenticate: Bearer` (with the
  * realm when one is given, RFC 6750).
  */
-export function toConnectError(err: AuthError, options: { messages?: Partial<AuthMessages>; realm?: string } = {}): ConnectError {
+export function toConnectError(err: AuthError, options: RefusalOptions = {}): ConnectError {
   const messages = { ...defaultMessages, ...options.messages };
   const code = codeOf(err.reason);
   const message = code === Code.Unauthenticated ? messages.unauthenticated : code === Code.PermissionDenied ? messages.permissionDenied : messages.unavailable;
   const e = new ConnectError(message, code, undefined, undefined, err);
-  if (code === Code.Unauthenticated) e.metadata.set("www-authenticate", options.realm === undefined ? "Bearer" : `Bearer realm="${options.realm}"`);
+  checkRealm(options.realm);
+  if (code === Code.Unauthenticated) e.metadata.set("www-authenticate", options.realm === undefined ? "Bearer" : `Bearer realm=${quoted(options.realm)}`);
   return e;
 }

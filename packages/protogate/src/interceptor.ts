@@ -1,8 +1,8 @@
 import type { DescMethod, Message } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
-import { verifiedTokenKey, type VerifiedToken } from "./context.js";
-import { AuthError, toConnectError, type AuthMessages, type TokenRejection } from "./errors.js";
-import type { MethodAuth, PolicyTable } from "./policy.js";
+import { refusalKey, verifiedTokenKey, type VerifiedToken } from "./context.js";
+import { AuthError, checkRealm, toConnectError, type AuthMessages, type RefusalOptions, type TokenRejection } from "./errors.js";
+import { declaredRoles, type MethodAuth, type PolicyTable } from "./policy.js";
 import { tokenFromHeader } from "./token-header.js";
 import { tokenTag } from "./token-tag.js";
 
@@ -26,7 +26,10 @@ export interface AuthInterceptorOptions<M extends Message = Message> {
    * field when it is a list of strings, else none (so a method requiring a role refuses).
    */
   roles?(claims: M): readonly string[];
-  /** The `realm` of `WWW-Authenticate: Bearer` on refusals. Default: none. */
+  /**
+   * The `realm` of `WWW-Authenticate: Bearer` on refusals (printable ASCII; quotes and
+   * backslashes are escaped). Default: none.
+   */
   realm?: string;
   /** What callers are told instead of the {@link defaultMessages}. */
   messages?: Partial<AuthMessages>;
@@ -36,8 +39,19 @@ export interface AuthInterceptorOptions<M extends Message = Message> {
   onDenied?(event: { method: DescMethod; claims: M; missingRoles: readonly string[] }): void;
 }
 
-/** A method missing from the table is treated as needing a token. */
-const failClosed: MethodAuth = { policy: "required", roles: [] };
+/**
+ * A method missing from the table (a wiring mistake) needs a token and the roles its
+ * descriptor declares, whatever policy it declares: resolved once per method.
+ */
+const failClosed = new WeakMap<DescMethod, MethodAuth>();
+const failClosedFor = (method: DescMethod): MethodAuth => {
+  let auth = failClosed.get(method);
+  if (auth === undefined) {
+    auth = Object.freeze({ policy: "required", roles: Object.freeze([...declaredRoles(method)]) });
+    failClosed.set(method, auth);
+  }
+  return auth;
+};
 
 const defaultRoles = (claims: Message): readonly string[] => {
   const roles = (claims as { roles?: unknown }).roles;
@@ -60,12 +74,19 @@ const defaultRoles = (claims: Message): readonly string[] => {
 export function createAuthInterceptor<M extends Message = Message>(options: AuthInterceptorOptions<M>): Interceptor {
   const { policies, verify, isRevoked, onReject, onDenied } = options;
   const roles = options.roles ?? defaultRoles;
-  const refusal = { messages: options.messages, realm: options.realm };
+  checkRealm(options.realm);
+  const refusal: RefusalOptions = Object.freeze({ messages: options.messages, realm: options.realm });
   return (next) => async (req) => {
-    const auth = policies.get(req.method) ?? failClosed;
-    if (auth.policy === "public") return next(req);
+    const auth = policies.get(req.method) ?? failClosedFor(req.method);
+    if (auth.policy === "public") {
+      req.contextValues.set(refusalKey, refusal);
+      return next(req);
+    }
     const header = req.header.get("authorization");
-    if (auth.policy === "optional" && (header === null || header.trim() === "")) return next(req);
+    if (auth.policy === "optional" && (header === null || header.trim() === "")) {
+      req.contextValues.set(refusalKey, refusal); // requireClaims refuses as this interceptor does
+      return next(req);
+    }
     let token: string | undefined;
     try {
       token = tokenFromHeader(header);

@@ -52,15 +52,26 @@ function resolveMethodAuth(method: DescMethod): MethodAuth {
   } catch (err) {
     throw new PolicyError(`${name}: ${(err as Error).message}`);
   }
-  const roles = hasOption(method, required_roles) ? getOption(method, required_roles) : [];
+  const roles = declaredRoles(method);
   if (roles.length > 0 && policy !== "required") throw new PolicyError(`${name}: required_roles need POLICY_REQUIRED, not ${policy}`);
   if (roles.some((r) => !/^[A-Za-z0-9_.:-]{1,64}$/.test(r))) throw new PolicyError(`${name}: a required role is not a plain name`);
   return Object.freeze({ policy, roles: Object.freeze([...roles]) });
 }
 
+/** The method's `(protogate.v1.required_roles)`, as declared (none when unset). */
+export function declaredRoles(method: DescMethod): readonly string[] {
+  return hasOption(method, required_roles) ? getOption(method, required_roles) : [];
+}
+
+/** Whether a service or one of its methods declares any protogate option. */
+function declaresAuth(service: DescService): boolean {
+  return hasOption(service, default_policy) || service.methods.some((m) => hasOption(m, methodPolicy) || hasOption(m, required_roles));
+}
+
 /**
  * Resolves the policy of every method of the given services, at start-up. Throws
- * {@link PolicyError} naming the first method that cannot be resolved.
+ * {@link PolicyError} naming the first method that cannot be resolved, and for a service named
+ * in `publicServices` that declares options of its own (the two would disagree).
  *
  * @example
  * const policies = resolvePolicies([GreeterService, Health], new Set([Health.typeName]));
@@ -74,6 +85,9 @@ export function resolvePolicies(
   const open: MethodAuth = Object.freeze({ policy: "public", roles: Object.freeze([]) });
   for (const service of services) {
     const isPublic = publicServices.has(service.typeName);
+    if (isPublic && declaresAuth(service)) {
+      throw new PolicyError(`${service.typeName} declares its own auth options: leave it out of publicServices, or its declarations would be ignored`);
+    }
     for (const method of service.methods) table.set(method, isPublic ? open : resolveMethodAuth(method));
   }
   return table;

@@ -11,6 +11,7 @@ import {
   defaultClockTolerance,
   hmacKey,
   KeyError,
+  minSecretBytes,
   maxListClaimItems,
   secretKeyId,
   signingKeyFromPem,
@@ -211,6 +212,17 @@ describe("issue and verify", () => {
     const p384 = generateKeyPairSync("ec", { namedCurve: "P-384", privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
     await assert.rejects(signingKeyFromPem(p384.privateKey, "ES256", "p384"), /P-256/);
     await assert.rejects(signingKeyFromPem("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----", "RS256", "where"), (err: unknown) => err instanceof KeyError && !err.message.includes("nope"));
+  });
+
+  test("an HS256 secret shorter than 32 bytes or of fewer than 8 distinct characters is refused, unquoted", async () => {
+    for (const weak of ["", "hunter2", "s3cr3t-but-only-31-bytes-long!!", "ab".repeat(32), "0123456".repeat(8)]) {
+      await assert.rejects(hmacKey(weak), (err: unknown) => err instanceof KeyError && (weak === "" || !err.message.includes(weak)), JSON.stringify(weak));
+    }
+    assert.equal(minSecretBytes, 32);
+    // 32 bytes of 8 distinct characters is the least taken; bytes, not characters, are counted
+    await hmacKey("01234567".repeat(4));
+    await hmacKey("éèêëàâäôöü".repeat(2)); // 20 characters, 40 bytes
+    await assert.rejects(hmacKey("éèêëàâäôöü" + "éèêëà" + "x"), KeyError); // 31 bytes
   });
 });
 

@@ -32,16 +32,19 @@ const { GateService: gate } = fixtureServices([
       Admin: { roles: ["admin", "ops"] },
       // declared public, but left out of the policy table below: it must still need a token
       Unlisted: { policy: Policy.PUBLIC },
+      // left out too: it must still need its roles
+      UnlistedAdmin: { roles: ["admin"] },
     },
   },
 ]);
 const m = (name: string) => echoMethod(gate!, name);
 
-/** The policy table the server is given: every method but `Unlisted`. */
+/** The policy table the server is given: every method but `Unlisted` and `UnlistedAdmin`. */
 const policies: PolicyTable = (() => {
   const all = new Map(resolvePolicies([gate!]));
   assert.equal(all.get(m("Unlisted"))?.policy, "public", "the proto declares Unlisted public");
   all.delete(m("Unlisted"));
+  all.delete(m("UnlistedAdmin"));
   return all;
 })();
 
@@ -49,7 +52,7 @@ const secret = "interceptor-test-secret-0123456789abcdef";
 const key = await hmacKey(secret);
 const codec = createJwtCodec({ keys: createKeyRing({ signing: key }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600 });
 // the same kid, another secret: a forgery reaches the signature check
-const forger = createJwtCodec({ keys: createKeyRing({ signing: await hmacKey("not-the-secret-0123456789abcdef", { kid: key.kid }) }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600 });
+const forger = createJwtCodec({ keys: createKeyRing({ signing: await hmacKey("not-the-secret-0123456789abcdefghij", { kid: key.kid }) }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600 });
 // issued two hours ago for ten minutes (the verifier's clock is the real one: nobody sleeps)
 const past = createJwtCodec({ keys: createKeyRing({ signing: key }), claims: ClaimsSchema, unknownClaims: "reject", lifetime: 600, clock: { now: () => Date.now() - 2 * 3600_000 } });
 
@@ -73,7 +76,7 @@ function routes(seen: Seen) {
     serve("Public", (ctx) => describeClaims(getClaims(ctx, ClaimsSchema)));
     serve("PublicButRequiresClaims", (ctx) => describeClaims(requireClaims(ctx, ClaimsSchema)));
     serve("Optional", (ctx) => describeClaims(getClaims(ctx, ClaimsSchema)));
-    for (const name of ["Required", "Undeclared", "Admin", "Unlisted"]) {
+    for (const name of ["Required", "Undeclared", "Admin", "Unlisted", "UnlistedAdmin"]) {
       serve(name, (ctx) => {
         const claims: Claims = requireClaims(ctx, ClaimsSchema); // typed by the schema
         return describeClaims(claims);
@@ -253,6 +256,12 @@ for (const [name, open] of Object.entries(transports)) {
       assert.equal(ok(await h.call("Unlisted", `Bearer ${carol}`)).who, "user:9 roles:");
     });
 
+    test("a method missing from the policy table keeps the roles its proto requires", async () => {
+      refused(await h.call("UnlistedAdmin"), Code.Unauthenticated);
+      refused(await h.call("UnlistedAdmin", `Bearer ${bob}`), Code.PermissionDenied);
+      assert.equal(ok(await h.call("UnlistedAdmin", `Bearer ${alice}`)).who, "user:42 roles:admin,ops");
+    });
+
     test("required_roles: a token lacking one is permission_denied (onDenied told which), one holding all passes", async () => {
       denied.length = 0;
       rejects.length = 0;
@@ -386,8 +395,36 @@ for (const [name, open] of Object.entries(transports)) {
         await partial.close();
       }
     });
+
+    test("requireClaims on an anonymous call refuses with the interceptor's realm and message", async () => {
+      const custom = await open({ realm: "gate", messages: { unauthenticated: "log in first" } });
+      try {
+        const err = refused(await custom.call("PublicButRequiresClaims"), Code.Unauthenticated);
+        assert.equal(err.rawMessage, "log in first");
+        assert.equal(err.metadata.get("www-authenticate"), 'Bearer realm="gate"');
+      } finally {
+        await custom.close();
+      }
+    });
+
+    test("a realm's quotes and backslashes are escaped in WWW-Authenticate", async () => {
+      const custom = await open({ realm: 'the "gate" \\ east' });
+      try {
+        const err = refused(await custom.call("Required"), Code.Unauthenticated);
+        assert.equal(err.metadata.get("www-authenticate"), 'Bearer realm="the \\"gate\\" \\\\ east"');
+      } finally {
+        await custom.close();
+      }
+    });
   });
 }
+
+test("a realm that cannot be a quoted-string (line breaks, control or non-ASCII characters, too long) refuses at creation", () => {
+  for (const realm of ["a\r\nSet-Cookie: x=1", "tab\there", "caf\u00e9", "x".repeat(257)]) {
+    assert.throws(() => interceptorWith({ realm }), TypeError, JSON.stringify(realm));
+  }
+  interceptorWith({ realm: "x".repeat(256) });
+});
 
 test("methodName names a method as logs do", () => {
   assert.equal(methodName(m("Admin") as DescMethod), "fixture.v1.GateService/Admin");

@@ -159,7 +159,11 @@ describe("a remote JWKS", () => {
     const arrivals = h.arrivals();
     assert.equal(arrivals.length, 4);
     const gaps = arrivals.slice(1).map((t, i) => t - arrivals[i]!);
-    assert.ok(gaps.every((g) => g >= 140), `gaps between fetches: ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`);
+    // measured where the fetches arrive, so one delayed on a loaded machine narrows the next gap:
+    // each gap keeps most of the interval, and together they keep nearly all of it (unbounded: ~0)
+    const shown = `gaps between fetches: ${gaps.map((g) => g.toFixed(0)).join(", ")} ms`;
+    assert.ok(gaps.every((g) => g >= 100), shown);
+    assert.ok(arrivals[3]! - arrivals[0]! >= 3 * 150 - 40, shown);
   });
 
   test("a key dropped from the JWKS stops verifying once the keys are older than maxAge", async () => {

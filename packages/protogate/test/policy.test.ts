@@ -141,9 +141,9 @@ describe("resolvePolicies over descriptors", () => {
     }
   });
 
-  test("services named in publicServices are public whatever they declare; others are not affected", () => {
+  test("services named in publicServices are public; others are not affected", () => {
     const { Health, Mine } = fixtureServices([
-      { name: "Health", methods: { Check: {}, Watch: { policy: Policy.REQUIRED } } },
+      { name: "Health", methods: { Check: {}, Watch: {} } },
       { name: "Mine", methods: { Plain: {} } },
     ]);
     const resolved = resolvePolicies([Health!, Mine!], new Set(["fixture.v1.Health"]));
@@ -153,6 +153,17 @@ describe("resolvePolicies over descriptors", () => {
     // the short name, or another service's name, makes nothing public
     const byShortName = resolvePolicies([Health!], new Set(["Health", "fixture.v1.Mine"]));
     assert.equal(byShortName.get(Health!.methods[0]!)!.policy, "required");
+  });
+
+  test("a service in publicServices that declares options of its own refuses start-up, naming it", () => {
+    const declaring = fixtureServices([
+      { name: "ByMethod", methods: { Check: {}, Watch: { policy: Policy.REQUIRED } } },
+      { name: "ByRoles", methods: { Check: { roles: ["ops"] } } },
+      { name: "ByDefault", defaultPolicy: Policy.PUBLIC, methods: { Check: {} } },
+    ]);
+    for (const [name, service] of Object.entries(declaring)) {
+      assert.throws(() => resolvePolicies([service], new Set([service.typeName])), (err: Error) => err instanceof PolicyError && err.message.includes(`fixture.v1.${name}`), name);
+    }
   });
 
   test("the table is keyed by the served descriptors, and what it holds cannot be changed", () => {

@@ -10,6 +10,7 @@ export {
   algorithms,
   hmacKey,
   KeyError,
+  minSecretBytes,
   publicKeyId,
   secretKeyId,
   signingKeyFromPem,

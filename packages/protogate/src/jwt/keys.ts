@@ -39,9 +39,19 @@ export function secretKeyId(secret: string, salt = "protogate"): string {
   return createHash("sha256").update(`${salt} kid\0`).update(secret).digest("base64url").slice(0, 16);
 }
 
-/** Imports an HS256 secret once; it signs and verifies. Its `kid` is {@link secretKeyId} unless given. */
+/** The shortest HS256 secret {@link hmacKey} takes, in bytes: the hash's size (RFC 7518 section 3.2). */
+export const minSecretBytes = 32;
+
+/**
+ * Imports an HS256 secret once; it signs and verifies. Its `kid` is {@link secretKeyId} unless
+ * given. A secret shorter than {@link minSecretBytes} bytes, or made of fewer than 8 distinct
+ * characters, throws {@link KeyError} (the message never quotes it): such a secret can be
+ * guessed offline from any one token.
+ */
 export async function hmacKey(secret: string, options: { kid?: string } = {}): Promise<SigningKey> {
   const bytes = Buffer.from(secret, "utf8");
+  if (bytes.length < minSecretBytes) throw new KeyError(`an HS256 secret needs at least ${minSecretBytes} bytes; this one has ${bytes.length}`);
+  if (new Set(secret).size < 8) throw new KeyError("an HS256 secret needs at least 8 distinct characters");
   const key = await webcrypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const kid = options.kid ?? secretKeyId(secret);
   const secretKey = createSecretKey(bytes);
