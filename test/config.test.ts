@@ -35,6 +35,17 @@ describe("loadConfig", () => {
     assert.throws(() => loadConfig({ env: { JWKS_URL: "ftp://keys" } }), refuses(/JWKS_URL must use http:\/\/ or https:\/\//));
   });
 
+  test("what each Redis mode needs is checked when the config is read, naming the keys", () => {
+    const redis = (env: Record<string, string>) => () => loadConfig({ env: { REDIS_URL: "redis://127.0.0.1:6379", ...env } });
+    assert.throws(redis({ REDIS_TYPE: "sentinel" }), refuses(/^config: CacheRedis\.SentinelName is required when CacheRedis\.Type is sentinel$/));
+    assert.throws(redis({ REDIS_TYPE: "cluster", REDIS_URL: "redis://127.0.0.1:7000/3" }), refuses(/^config: CacheRedis\.Url: a Redis Cluster has only database 0$/));
+    assert.throws(redis({ REDIS_TYPE: "cluster", REDIS_NODES: "r1:7001,r2" }), refuses(/^config: CacheRedis\.Nodes: r2 is not host:port$/));
+    assert.equal(redis({ REDIS_TYPE: "sentinel", REDIS_SENTINEL_NAME: "primary", REDIS_NODES: "[::1]:26380" })().cacheRedis.sentinelName, "primary");
+    assert.equal(redis({ REDIS_TYPE: "cluster", REDIS_URL: "redis://127.0.0.1:7000/0" })().cacheRedis.type, "cluster");
+    // without a Url nothing of Redis is used, so nothing of it is required
+    assert.equal(loadConfig({ env: { REDIS_TYPE: "sentinel" } }).cacheRedis.url, "");
+  });
+
   test("go-zero key names, ${VAR} and ${VAR:-fallback} expansion", () => {
     const file = write("a.yaml", "Auth:\n  AccessSecret: ${MY_SECRET}\n  AccessExpire: ${EXP:-600}\nUser:\n  Port: 9000\n");
     const secret = testSecret();

@@ -1,5 +1,4 @@
 import { Cluster, Redis } from "ioredis";
-import { ConfigError } from "../config.js";
 
 /** A connection to a single Redis, a Sentinel-managed primary, or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -44,7 +43,7 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
     case "node":
       return new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableOfflineQueue: false, retryStrategy: backoff });
     case "sentinel":
-      if (options.sentinelName === "") throw new ConfigError("config: CacheRedis.SentinelName is required when CacheRedis.Type is sentinel");
+      if (options.sentinelName === "") throw new TypeError("redis: sentinel mode needs the primary's name");
       return new Redis({
         ...common,
         sentinels: endpoints,
@@ -60,7 +59,7 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
         sentinelRetryStrategy: backoff,
       });
     case "cluster":
-      if (db !== 0) throw new ConfigError("config: CacheRedis.Url: a Redis Cluster has only database 0");
+      if (db !== 0) throw new TypeError("redis: a Redis Cluster has only database 0");
       return new Cluster(endpoints, {
         keyPrefix: options.keyPrefix,
         enableOfflineQueue: false,
@@ -73,6 +72,6 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
 
 function hostPort(text: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text);
-  if (m === null) throw new ConfigError(`config: CacheRedis.Nodes: ${text} is not host:port`);
+  if (m === null) throw new TypeError(`redis: ${text} is not host:port`);
   return { host: m[1]!, port: Number(m[2]) };
 }

@@ -34,4 +34,17 @@ export const cacheRedis = section({
     connectTimeoutMs: int({ yaml: "ConnectTimeout", default: 1000, ...millis, doc: "ms to connect to Redis" }),
     commandTimeoutMs: int({ yaml: "CommandTimeout", default: 500, ...millis, doc: "ms; a slower Redis counts as a miss" }),
   },
+  // what each mode needs, checked when the file is read rather than when Redis is first dialled
+  check: (r, name) => {
+    if (r.url === "") return undefined;
+    if (r.type === "sentinel" && r.sentinelName === "") return `${name("sentinelName")} is required when ${name("type")} is sentinel`;
+    if (r.type === "cluster" && new URL(r.url).pathname.length > 1 && Number(new URL(r.url).pathname.slice(1)) !== 0) {
+      return `${name("url")}: a Redis Cluster has only database 0`;
+    }
+    const bad = r.nodes.find((n) => !hostPortPattern.test(n));
+    return bad === undefined ? undefined : `${name("nodes")}: ${bad} is not host:port`;
+  },
 });
+
+/** `host:port`, or `[v6 address]:port`: a sentinel or cluster seed. */
+export const hostPortPattern = /^\[?([^\]]+?)\]?:(\d{1,5})$/;
