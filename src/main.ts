@@ -6,7 +6,8 @@ import { withCors } from "./http/cors.js";
 import { withProbes } from "./http/probes.js";
 import { withJwks } from "./http/jwks.js";
 import { createNodeAdapter } from "./http/node-adapter.js";
-import { createPortServer, type NodeHandler, type PortServer } from "./server.js";
+import type { NodeHandler } from "./http/node-handler.js";
+import { createPortServer, type PortServer } from "./server.js";
 import { openServiceContext, type ServiceContext, type ServiceContextOptions } from "./wiring/app.js";
 import { startBackgroundJobs } from "./wiring/jobs.js";
 

@@ -3,15 +3,10 @@ import http2 from "node:http2";
 import https from "node:https";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import type { NodeHandler } from "./http/node-handler.js";
 import { guardRequests } from "./http/request-guard.js";
 import type { Logger } from "./logger.js";
 import { defaultServerLimits, type ServerLimits } from "./server-limits.js";
-
-/** A request handler that serves both the HTTP/1.1 and the HTTP/2 compatibility API. */
-export type NodeHandler = (
-  req: http.IncomingMessage | http2.Http2ServerRequest,
-  res: http.ServerResponse | http2.Http2ServerResponse,
-) => void;
 
 /** One listening port that speaks HTTP/1.1 and cleartext HTTP/2 (h2c prior knowledge). */
 export interface PortServer {

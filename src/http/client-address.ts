@@ -1,6 +1,6 @@
 import { BlockList, isIP } from "node:net";
 import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
-import type { NodeHandler } from "../server.js";
+import type { NodeRequest } from "./node-handler.js";
 
 /** The address of the client a call came from (its peer, or through trusted proxies). */
 export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });
@@ -35,7 +35,7 @@ export function createTrustedCheck(trustedProxies: readonly string[]): (address:
  * hops and nginx's `real_ip_recursive` do). A client cannot spoof its address by sending the
  * header itself: from an untrusted peer it is ignored, and a malformed hop stops the walk there.
  */
-export function createClientAddressValues(trustedProxies: readonly string[]): (req: Parameters<NodeHandler>[0]) => ContextValues {
+export function createClientAddressValues(trustedProxies: readonly string[]): (req: NodeRequest) => ContextValues {
   const isTrusted = createTrustedCheck(trustedProxies);
   return (req) => {
     let client = plain(req.socket?.remoteAddress);

@@ -1,5 +1,5 @@
 import { cors } from "@connectrpc/connect";
-import type { NodeHandler } from "../server.js";
+import type { NodeHandler } from "./node-handler.js";
 
 const allowMethods = cors.allowedMethods.join(", ");
 const allowHeaders = [...cors.allowedHeaders, "Authorization", "X-Request-Id"].join(", ");

@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import type { NodeHandler } from "../server.js";
+import type { NodeHandler } from "./node-handler.js";
 
 /** Where the user service publishes its public keys (RFC 8414's well-known location for a JWKS). */
 export const jwksPath = "/.well-known/jwks.json";

@@ -9,12 +9,9 @@ import { withCallerFaults } from "./caller-fault.js";
 import { createConnectUnary, createGrpcUnary, plainConnectUnaryFormat, isPlainGrpcUnary, singleEnvelope } from "./connect-unary.js";
 import { createDeadlines } from "./deadlines.js";
 import { requestHeaders } from "./light-headers.js";
+import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
 import { drain, refuse } from "./refusal.js";
 import { requestUrl } from "./request-url.js";
-import type { NodeHandler } from "../server.js";
-
-type NodeRequest = Parameters<NodeHandler>[0];
-type NodeResponse = Parameters<NodeHandler>[1];
 
 /** Options of {@link createNodeAdapter}: connectNodeAdapter's, less what we do not use, plus the bounds of request intake. */
 export interface NodeAdapterOptions extends ConnectRouterOptions {

@@ -1,4 +1,4 @@
-import type { NodeHandler } from "../server.js";
+import type { NodeHandler } from "./node-handler.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { HealthState } from "../health/health-state.js";
 

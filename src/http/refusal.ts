@@ -2,10 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { constants as http2Constants, type ServerHttp2Stream } from "node:http2";
-import type { NodeHandler } from "../server.js";
-
-type NodeRequest = Parameters<NodeHandler>[0];
-type NodeResponse = Parameters<NodeHandler>[1];
+import type { NodeRequest, NodeResponse } from "./node-handler.js";
 
 /** The RPC protocol a request's content type names, as far as a refusal needs to know. */
 export type WireProtocol = "grpc" | "grpc-web" | "connect";

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { Logger } from "../logger.js";
-import type { NodeHandler } from "../server.js";
+import type { NodeHandler } from "./node-handler.js";
 import { refuse } from "./refusal.js";
 
 /**

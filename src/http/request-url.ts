@@ -1,6 +1,4 @@
-import type { NodeHandler } from "../server.js";
-
-type NodeRequest = Parameters<NodeHandler>[0];
+import type { NodeRequest } from "./node-handler.js";
 
 const urls = new Map<string, string>();
 
