@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { mirroredConnectVersion } from "../../src/http/connect-unary.js";
+import { mirroredConnectVersion } from "../../src/http/lean-unary/index.js";
 
 const require = createRequire(import.meta.url);
 const installed = (name: string): string => {
@@ -13,8 +13,8 @@ const installed = (name: string): string => {
   return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
 };
 
-test("the lean unary path mirrors the installed connect-es: an upgrade must review connect-unary.ts", () => {
+test("the lean unary path mirrors the installed connect-es: an upgrade must review src/http/lean-unary/", () => {
   for (const name of ["@connectrpc/connect", "@connectrpc/connect-node"]) {
-    assert.equal(installed(name), mirroredConnectVersion, `${name} ${installed(name)} is installed; src/http/connect-unary.ts mirrors ${mirroredConnectVersion}: review it against the new release's handler-factory.ts, then update mirroredConnectVersion`);
+    assert.equal(installed(name), mirroredConnectVersion, `${name} ${installed(name)} is installed; src/http/lean-unary/ mirrors ${mirroredConnectVersion}: review it against the new release's handler-factory.ts, then update mirroredConnectVersion`);
   }
 });

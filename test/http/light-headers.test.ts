@@ -3,7 +3,7 @@
 // give the same answers, the same iteration and the same refusals.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { lightHeaders, requestHeaders } from "../../src/http/light-headers.js";
+import { lightHeaders, requestHeaders } from "../../src/http/lean-unary/light-headers.js";
 
 const names = ["content-type", "Content-Type", "cookie", "set-cookie", "Set-Cookie", "x-a", "authorization", "trailer-x", "a", "zz", "bad name", ":path", "", "x\u0100"];
 const values = ["v", "  padded\t", "a, b", "", "x\r\ny", "nul\u0000", "\u00e9t\u00e9", "\u0100", "ctl\u0001", "k=v"];
