@@ -47,28 +47,22 @@ export function createFailOpen(options: FailOpenOptions = {}): FailOpen {
     down = false;
     onUp?.();
   };
+  const attempt = async <T>(op: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await op();
+      worked();
+      return result;
+    } catch (err) {
+      failed(err);
+      throw err;
+    }
+  };
   return {
-    async run(attempt, fallback) {
+    async run(op, fallback) {
       if (down && clock.now() < retryAt) return fallback();
-      try {
-        const result = await attempt();
-        worked();
-        return result;
-      } catch (err) {
-        failed(err);
-        return fallback();
-      }
+      return attempt(op).catch(() => fallback());
     },
-    async attempt(attempt) {
-      try {
-        const result = await attempt();
-        worked();
-        return result;
-      } catch (err) {
-        failed(err);
-        throw err;
-      }
-    },
+    attempt,
     get down() {
       return down;
     },
