@@ -135,7 +135,8 @@ async function main(): Promise<number> {
       case "login_bad":
         return status === 401 && body === '{"code":"unauthenticated","message":"invalid username or password"}';
       default:
-        return status === 401 && body === '{"code":"unauthenticated","message":"invalid or missing access token"}';
+        // the refusal's ErrorInfo detail follows the message
+        return status === 401 && body.startsWith('{"code":"unauthenticated","message":"invalid or missing access token","details":[{"type":"google.rpc.ErrorInfo"');
     }
   };
   const run = async (op: Op, agent: http.Agent) => {

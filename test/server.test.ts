@@ -94,7 +94,9 @@ describe("both services over every protocol on one port each", () => {
       body: JSON.stringify({ name: "go-zero" }),
     });
     assert.equal(denied.status, 401);
-    assert.deepEqual(await denied.json(), { code: "unauthenticated", message: "invalid or missing access token" });
+    const refusal = (await denied.json()) as { code: string; message: string; details: { type: string; debug: unknown }[] };
+    assert.deepEqual([refusal.code, refusal.message], ["unauthenticated", "invalid or missing access token"]);
+    assert.deepEqual(refusal.details.map((d) => [d.type, d.debug]), [["google.rpc.ErrorInfo", { reason: "TOKEN_MISSING", domain: "protogate", metadata: {} }]]);
 
     const ok = await fetch(`${app.searchUrl}/search.v1.SearchService/Do`, {
       method: "POST",

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { authFailureOf } from "protogate";
 import { SearchService } from "../../src/gen/search/v1/search_pb.js";
 import { UserService } from "../../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../../src/service-context.js";
@@ -67,7 +68,7 @@ describe("adversarial tokens, over the Connect protocol and over gRPC", async ()
     } catch (err) {
       const e = ConnectError.from(err);
       responses.push(e.rawMessage, JSON.stringify([...e.metadata]));
-      return { ok: false as const, code: e.code, message: e.rawMessage };
+      return { ok: false as const, code: e.code, message: e.rawMessage, failure: authFailureOf(e) };
     }
   };
 
@@ -86,17 +87,33 @@ describe("adversarial tokens, over the Connect protocol and over gRPC", async ()
     }
   });
 
-  test("every bad token is unauthenticated, with one constant message, on both protocols", async () => {
+  test("every bad token is unauthenticated with one constant message on both protocols, its detail saying no more than missing, expired or invalid", async () => {
     const wrong: string[] = [];
+    const told = new Map<string, number>();
+    /** What the caller may be told, from the reason the server logged for the call just made. */
+    const publicReason = (before: number) => {
+      const logged = lines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === "access token rejected");
+      const reason = logged.length === 1 ? String(logged[0]!.reason) : `${logged.length} log lines`;
+      return reason === "missing" ? "TOKEN_MISSING" : reason === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID";
+    };
     for (const { name, authorization } of tokens) {
+      let before = lines.length;
       const c = await callConnect(authorization);
-      if (c.status !== 401 || c.text !== JSON.stringify(refusal)) wrong.push(`${name} (Connect): ${c.status} ${c.text.slice(0, 120)}`);
+      const expected = publicReason(before);
+      told.set(expected, (told.get(expected) ?? 0) + 1);
+      const body = c.status === 401 ? (JSON.parse(c.text) as { code: string; message: string; details?: { type: string; debug?: unknown }[] }) : undefined;
+      const detail = body?.details?.length === 1 ? body.details[0]! : undefined;
+      if (body?.code !== refusal.code || body.message !== refusal.message || detail?.type !== "google.rpc.ErrorInfo" || JSON.stringify(detail.debug) !== JSON.stringify({ reason: expected, domain: "protogate", metadata: {} })) {
+        wrong.push(`${name} (Connect): ${c.status} ${c.text.slice(0, 160)}`);
+      }
+      before = lines.length;
       const g = await callGrpc(authorization);
-      if (g.ok || g.code !== Code.Unauthenticated || g.message !== refusal.message) {
+      if (g.ok || g.code !== Code.Unauthenticated || g.message !== refusal.message || g.failure !== publicReason(before)) {
         wrong.push(`${name} (gRPC): ${JSON.stringify(g, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`);
       }
     }
     assert.deepEqual(wrong, []);
+    assert.ok((told.get("TOKEN_INVALID") ?? 0) > tokens.length / 2, `told: ${JSON.stringify([...told])}`);
   });
 
   test("each refusal is logged once with a reason code and a short tag, never the token or claims", () => {

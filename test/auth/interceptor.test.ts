@@ -5,7 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import fc from "fast-check";
 import { SignJWT } from "jose";
-import { AuthError, tokenFromHeader } from "protogate";
+import { AuthError, authFailureOf, tokenFromHeader } from "protogate";
 import { SearchService } from "../../src/gen/search/v1/search_pb.js";
 import { memoryLogger, startTestApp, tempDir, testConfig, testSecret } from "../harness.js";
 
@@ -93,7 +93,11 @@ describe("auth interceptor on a real server", () => {
       const res = await fetch(`${app.searchUrl}/search.v1.SearchService/Do`, { method: "POST", headers, body: '{"name":"go-zero"}' });
       assert.equal(res.status, 401);
       const text = await res.text();
-      assert.deepEqual(JSON.parse(text), { code: "unauthenticated", message: "invalid or missing access token" });
+      // one message; the detail says only missing, expired or invalid (no oracle)
+      const reason = name === "missing" ? "TOKEN_MISSING" : name === "expired" ? "TOKEN_EXPIRED" : "TOKEN_INVALID";
+      const body = JSON.parse(text) as { code: string; message: string; details: { type: string; debug: unknown }[] };
+      assert.deepEqual([body.code, body.message], ["unauthenticated", "invalid or missing access token"]);
+      assert.deepEqual(body.details.map((d) => [d.type, d.debug]), [["google.rpc.ErrorInfo", { reason, domain: "protogate", metadata: {} }]]);
       assert.ok(!text.includes(canary));
 
       const client = createClient(SearchService, createGrpcTransport({ baseUrl: app.searchUrl }));
@@ -101,7 +105,7 @@ describe("auth interceptor on a real server", () => {
         client.do({ name: "go-zero" }, { headers: token === undefined ? {} : { authorization: token } }),
         (err) => {
           const e = ConnectError.from(err);
-          return e.code === Code.Unauthenticated && e.rawMessage === "invalid or missing access token";
+          return e.code === Code.Unauthenticated && e.rawMessage === "invalid or missing access token" && authFailureOf(e) === reason;
         },
       );
     });

@@ -127,13 +127,18 @@ describe("plain fetch, JSON over HTTP/1.1", () => {
     const res = await post("SetGreeting", { greeting: "Howdy" });
     assert.equal(res.status, 401);
     assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="greeter"');
-    assert.deepEqual(await res.json(), { code: "unauthenticated", message: "invalid or missing access token" });
+    const body = (await res.json()) as { code: string; message: string; details: { type: string; debug: unknown }[] };
+    assert.deepEqual([body.code, body.message], ["unauthenticated", "invalid or missing access token"]);
+    assert.deepEqual(body.details.map((d) => [d.type, d.debug]), [["google.rpc.ErrorInfo", { reason: "TOKEN_MISSING", domain: "protogate" }]]);
   });
 
   test("the admin method with a token lacking the role: 403", async () => {
     const res = await post("SetGreeting", { greeting: "Howdy" }, tokens.user);
     assert.equal(res.status, 403);
-    assert.deepEqual(await res.json(), { code: "permission_denied", message: "permission denied" });
+    assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="greeter", error="insufficient_scope", scope="admin"');
+    const body = (await res.json()) as { code: string; message: string; details: { type: string; debug: unknown }[] };
+    assert.deepEqual([body.code, body.message], ["permission_denied", "permission denied"]);
+    assert.deepEqual(body.details.map((d) => [d.type, d.debug]), [["google.rpc.ErrorInfo", { reason: "ROLE_MISSING", domain: "protogate", metadata: { scope: "admin" } }]]);
   });
 
   test("the admin method with an admin's token: 200", async () => {

@@ -1,4 +1,7 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { defaultErrorDomain, type AuthFailure } from "./failure.js";
+import { ErrorInfoSchema } from "./gen/google/rpc/error_details_pb.js";
 
 /**
  * Why a call was refused. The token reasons (`missing` to `revoked`) are for logs and metrics
@@ -57,10 +60,30 @@ export function codeOf(reason: AuthErrorReason): Code {
   return Code.Unauthenticated;
 }
 
-/** How refusals read: the messages callers are told and the `WWW-Authenticate` realm. */
+/** What a caller is told of a reason; `unavailable` is no refusal of the caller's token: none. */
+export function failureOf(reason: AuthErrorReason): AuthFailure | undefined {
+  switch (reason) {
+    case "missing":
+      return "TOKEN_MISSING";
+    case "expired":
+      return "TOKEN_EXPIRED";
+    case "revoked":
+      return "TOKEN_REVOKED";
+    case "role_missing":
+      return "ROLE_MISSING";
+    case "unavailable":
+      return undefined;
+    default:
+      return "TOKEN_INVALID";
+  }
+}
+
+/** How refusals read: the messages callers are told, the `WWW-Authenticate` realm, the `ErrorInfo` domain. */
 export interface RefusalOptions {
   readonly messages?: Partial<AuthMessages>;
   readonly realm?: string;
+  /** The `domain` of the `google.rpc.ErrorInfo` detail (default {@link defaultErrorDomain}). */
+  readonly domain?: string;
 }
 
 /**
@@ -75,16 +98,39 @@ export function checkRealm(realm: string | undefined): void {
 const quoted = (text: string) => `"${text.replace(/[\\"]/g, "\\$&")}"`;
 
 /**
- * Converts an {@link AuthError} into the {@link ConnectError} its reason maps to, with the
- * configured message; an `unauthenticated` one carries `WWW-Authenticate: Bearer` (with the
- * realm when one is given, RFC 6750).
+ * `WWW-Authenticate` of a refusal (RFC 6750 section 3): a missing token gets the bare challenge,
+ * a refused one `error="invalid_token"`, a role missing `error="insufficient_scope"` with the
+ * roles the method requires as its `scope`.
  */
-export function toConnectError(err: AuthError, options: RefusalOptions = {}): ConnectError {
+function challenge(failure: AuthFailure, realm: string | undefined, scope: readonly string[]): string {
+  const params = realm === undefined ? [] : [`realm=${quoted(realm)}`];
+  if (failure === "ROLE_MISSING") params.push('error="insufficient_scope"', `scope="${scope.join(" ")}"`);
+  else if (failure === "TOKEN_EXPIRED") params.push('error="invalid_token"', 'error_description="the access token expired"');
+  else if (failure !== "TOKEN_MISSING") params.push('error="invalid_token"');
+  return params.length === 0 ? "Bearer" : `Bearer ${params.join(", ")}`;
+}
+
+/**
+ * Converts an {@link AuthError} into the {@link ConnectError} its reason maps to, with the
+ * configured message. A refusal of the caller's token or roles also carries a
+ * `google.rpc.ErrorInfo` detail (reason: an {@link AuthFailure}; read it with `authFailureOf`)
+ * and `WWW-Authenticate: Bearer` (with the realm when one is given, and the RFC 6750 `error`);
+ * `scope` names the roles the method requires, for a `role_missing` refusal.
+ */
+export function toConnectError(err: AuthError, options: RefusalOptions & { scope?: readonly string[] } = {}): ConnectError {
   const messages = { ...defaultMessages, ...options.messages };
   const code = codeOf(err.reason);
   const message = code === Code.Unauthenticated ? messages.unauthenticated : code === Code.PermissionDenied ? messages.permissionDenied : messages.unavailable;
-  const e = new ConnectError(message, code, undefined, undefined, err);
   checkRealm(options.realm);
-  if (code === Code.Unauthenticated) e.metadata.set("www-authenticate", options.realm === undefined ? "Bearer" : `Bearer realm=${quoted(options.realm)}`);
+  const failure = failureOf(err.reason);
+  if (failure === undefined) return new ConnectError(message, code, undefined, undefined, err);
+  const scope = options.scope ?? [];
+  const info = create(ErrorInfoSchema, {
+    reason: failure,
+    domain: options.domain ?? defaultErrorDomain,
+    metadata: failure === "ROLE_MISSING" ? { scope: scope.join(" ") } : {},
+  });
+  const e = new ConnectError(message, code, undefined, [{ desc: ErrorInfoSchema, value: info }], err);
+  e.metadata.set("www-authenticate", challenge(failure, options.realm, scope));
   return e;
 }

@@ -6,5 +6,6 @@ export { combinePolicy, PolicyError, resolvePolicies, resolvePolicy, type Method
 export { createAuthInterceptor, methodName, type AuthInterceptorOptions } from "./interceptor.js";
 export { getClaims, getVerifiedToken, refusalKey, requireClaims, verifiedTokenKey, type ValuesSource, type VerifiedToken } from "./context.js";
 export { AuthError, codeOf, defaultMessages, toConnectError, type AuthErrorReason, type AuthMessages, type RefusalOptions, type TokenRejection } from "./errors.js";
+export { authFailureOf, defaultErrorDomain, type AuthFailure } from "./failure.js";
 export { tokenFromHeader } from "./token-header.js";
 export { tokenTag } from "./token-tag.js";

@@ -31,6 +31,8 @@ export interface AuthInterceptorOptions<M extends Message = Message> {
    * backslashes are escaped). Default: none.
    */
   realm?: string;
+  /** The `domain` of the `google.rpc.ErrorInfo` detail each refusal carries. Default: `"protogate"`. */
+  errorDomain?: string;
   /** What callers are told instead of the {@link defaultMessages}. */
   messages?: Partial<AuthMessages>;
   /** Told of each refused token: the reason and a short, non-reversible tag of the token (never the token). */
@@ -75,7 +77,7 @@ export function createAuthInterceptor<M extends Message = Message>(options: Auth
   const { policies, verify, isRevoked, onReject, onDenied } = options;
   const roles = options.roles ?? defaultRoles;
   checkRealm(options.realm);
-  const refusal: RefusalOptions = Object.freeze({ messages: options.messages, realm: options.realm });
+  const refusal: RefusalOptions = Object.freeze({ messages: options.messages, realm: options.realm, domain: options.errorDomain });
   return (next) => async (req) => {
     const auth = policies.get(req.method) ?? failClosedFor(req.method);
     if (auth.policy === "public") {
@@ -98,7 +100,7 @@ export function createAuthInterceptor<M extends Message = Message>(options: Auth
         const missing = auth.roles.filter((r) => !held.includes(r));
         if (missing.length > 0) {
           onDenied?.({ method: req.method, claims: verified.claims, missingRoles: missing });
-          throw toConnectError(new AuthError("role_missing"), refusal);
+          throw toConnectError(new AuthError("role_missing"), { ...refusal, scope: auth.roles });
         }
       }
     } catch (err) {

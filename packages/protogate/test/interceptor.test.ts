@@ -5,6 +5,7 @@ import { Code, ConnectError, createRouterTransport, type ConnectRouter, type Han
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
   AuthError,
+  authFailureOf,
   createAuthInterceptor,
   defaultMessages,
   getClaims,
@@ -13,9 +14,11 @@ import {
   requireClaims,
   resolvePolicies,
   tokenTag,
+  type AuthFailure,
   type AuthInterceptorOptions,
   type PolicyTable,
 } from "../src/index.js";
+import { ErrorInfoSchema } from "../src/gen/google/rpc/error_details_pb.js";
 import { createJwtCodec, createKeyRing, hmacKey } from "../src/jwt/index.js";
 import { ClaimsSchema, echoMethod, fixtureServices, Tier, type Claims, type ClaimsInit, type EchoResponse } from "./fixture.js";
 import { startH2cServer } from "./h2c-server.js";
@@ -188,26 +191,31 @@ for (const [name, open] of Object.entries(transports)) {
       assert.equal(h.seen.Optional, calls, "the handler did not run for a refused token");
     });
 
-    test("a required method refuses a missing, malformed, forged or expired token, all alike", async () => {
+    test("a required method refuses a missing, malformed, forged or expired token; only missing and expired say so", async () => {
       rejects.length = 0;
       const forged = await tokenFor({ userId: 42n, roles: ["admin"] }, forger);
       const expired = await tokenFor({ userId: 42n }, past);
-      const cases: [string | undefined, string][] = [
-        [undefined, "missing"],
-        ["Basic dXNlcjpwYXNz", "malformed"],
-        [`Bearer ${forged}`, "bad_signature"],
-        [`Bearer ${expired}`, "expired"],
-        [`Bearer ${alice.slice(0, -2)}`, "malformed"], // 41 signature characters are not base64url
+      const cases: [string | undefined, string, AuthFailure, string][] = [
+        [undefined, "missing", "TOKEN_MISSING", "Bearer"],
+        ["Basic dXNlcjpwYXNz", "malformed", "TOKEN_INVALID", 'Bearer error="invalid_token"'],
+        [`Bearer ${forged}`, "bad_signature", "TOKEN_INVALID", 'Bearer error="invalid_token"'],
+        [`Bearer ${expired}`, "expired", "TOKEN_EXPIRED", 'Bearer error="invalid_token", error_description="the access token expired"'],
+        [`Bearer ${alice.slice(0, -2)}`, "malformed", "TOKEN_INVALID", 'Bearer error="invalid_token"'], // 41 signature characters are not base64url
       ];
       const seenBefore = h.seen.Required ?? 0;
       const refusals: ConnectError[] = [];
       for (const [authorization] of cases) refusals.push(refused(await h.call("Required", authorization), Code.Unauthenticated));
       assert.equal(refusals.length, cases.length);
-      for (const err of refusals) {
+      refusals.forEach((err, i) => {
+        const [, , failure, challenge] = cases[i]!;
         assert.equal(err.rawMessage, defaultMessages.unauthenticated, "one constant message");
-        assert.equal(err.metadata.get("www-authenticate"), "Bearer");
-        assert.deepEqual(err.details, []);
-      }
+        assert.equal(err.metadata.get("www-authenticate"), challenge);
+        assert.equal(authFailureOf(err), failure, "the ErrorInfo detail, read back from the wire");
+        assert.deepEqual(
+          err.findDetails(ErrorInfoSchema).map((d) => [d.reason, d.domain, d.metadata]),
+          [[failure, "protogate", {}]],
+        );
+      });
       assert.equal(h.seen.Required ?? 0, seenBefore, "the handler never ran");
       assert.deepEqual(
         rejects.map((e) => e.reason),
@@ -268,6 +276,10 @@ for (const [name, open] of Object.entries(transports)) {
       const before = h.seen.Admin ?? 0;
       const lacksAdmin = refused(await h.call("Admin", `Bearer ${bob}`), Code.PermissionDenied);
       assert.equal(lacksAdmin.rawMessage, defaultMessages.permissionDenied);
+      // RFC 6750: the roles the method requires are the scope the caller lacks
+      assert.equal(lacksAdmin.metadata.get("www-authenticate"), 'Bearer error="insufficient_scope", scope="admin ops"');
+      assert.equal(authFailureOf(lacksAdmin), "ROLE_MISSING");
+      assert.deepEqual(lacksAdmin.findDetails(ErrorInfoSchema)[0]?.metadata, { scope: "admin ops" });
       refused(await h.call("Admin", `Bearer ${carol}`), Code.PermissionDenied);
       assert.equal(h.seen.Admin ?? 0, before, "the handler never ran");
       assert.equal(denied.length, 2);
@@ -304,7 +316,8 @@ for (const [name, open] of Object.entries(transports)) {
       try {
         const err = refused(await revoking.call("Required", `Bearer ${alice}`), Code.Unauthenticated);
         assert.equal(err.rawMessage, defaultMessages.unauthenticated);
-        assert.equal(err.metadata.get("www-authenticate"), "Bearer");
+        assert.equal(err.metadata.get("www-authenticate"), 'Bearer error="invalid_token"');
+        assert.equal(authFailureOf(err), "TOKEN_REVOKED");
         assert.deepEqual(
           events.map((e) => [e.reason, e.tokenTag]),
           [["revoked", tokenTag(alice)]],
