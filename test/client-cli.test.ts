@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openStorage } from "../src/service-context.js";
@@ -53,6 +53,31 @@ describe("the typed client commands: bookstore login / search / ping", () => {
       assert.deepEqual([wrong.code, wrong.stderr], [1, "unauthenticated: invalid username or password\n"]);
     });
   }
+
+  test("search refreshes an expired saved token once through UserService.Refresh and saves the new pair", async () => {
+    const short = await startTestApp({ ...config, auth: { ...config.auth, accessExpire: 1, clockTolerance: 0 } });
+    try {
+      const env = { BOOKSTORE_TOKEN_FILE: join(dir.path, "token-refresh") };
+      const saved = await run(["login", "alice", "--save", "--url", short.userUrl], env, "alice-password\n");
+      assert.equal(saved.code, 0, saved.stderr);
+      const first = JSON.parse(readFileSync(env.BOOKSTORE_TOKEN_FILE, "utf8")) as Record<string, string>;
+      assert.deepEqual(Object.keys(first).sort(), ["accessToken", "protocol", "refreshToken", "userUrl"]);
+      await new Promise((r) => setTimeout(r, 2100)); // the access token has expired
+      const found = await run(["search", "go-zero", "--url", short.searchUrl], env);
+      assert.equal(found.code, 0, found.stderr);
+      assert.deepEqual(JSON.parse(found.stdout), { name: "go-zero", count: "100" });
+      const second = JSON.parse(readFileSync(env.BOOKSTORE_TOKEN_FILE, "utf8")) as Record<string, string>;
+      assert.notEqual(second.accessToken, first.accessToken);
+      assert.notEqual(second.refreshToken, first.refreshToken, "the refresh token was rotated");
+      assert.equal(statSync(env.BOOKSTORE_TOKEN_FILE).mode & 0o777, 0o600);
+      // a file with an access token alone (no way to refresh) says so
+      writeFileSync(env.BOOKSTORE_TOKEN_FILE, first.accessToken + "\n");
+      const stale = await run(["search", "go-zero", "--url", short.searchUrl], env);
+      assert.deepEqual([stale.code, stale.stderr], [1, "unauthenticated: the saved access token expired and no refresh token was saved: log in again\n"]);
+    } finally {
+      await short.close();
+    }
+  });
 
   test("usage mistakes and unreachable servers", async () => {
     const bad = await run(["search", "x", "--protocol", "carrier-pigeon"], {});

@@ -7,6 +7,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { authFailureOf } from "protogate";
+import { createTokenInterceptor, type TokenStore } from "protogate/client";
 import { ErrorInfoSchema } from "protogate/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "protogate/gen/google/rpc/status_pb.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
@@ -71,6 +72,36 @@ describe("why a call was refused, as the caller reads it", () => {
       assert.equal((await search.do({ name: "go-zero" }, { headers: { authorization: `Bearer ${live}` } })).count, 100n);
     });
   }
+
+  test("protogate's client interceptor: 20 concurrent calls with an expired token share one Refresh, each retried and served", async () => {
+    const users = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
+    const pair = await users.login({ username: "erin", password: "erin-password" });
+    clock.advance((900 + 31) * 1000);
+    let token = pair.accessToken;
+    let refreshToken = pair.refreshToken;
+    let refreshes = 0;
+    const tokens: TokenStore = {
+      accessToken: () => token,
+      async refresh() {
+        refreshes++;
+        const res = await users.refresh({ refreshToken });
+        [token, refreshToken] = [res.accessToken, res.refreshToken];
+        return token;
+      },
+    };
+    for (const [name, transport] of Object.entries({
+      Connect: createConnectTransport({ baseUrl: app.searchUrl, httpVersion: "1.1", interceptors: [createTokenInterceptor({ tokens })] }),
+      gRPC: createGrpcTransport({ baseUrl: app.searchUrl, interceptors: [createTokenInterceptor({ tokens })] }),
+    })) {
+      const before = refreshes;
+      const search = createClient(SearchService, transport);
+      const results = await Promise.all(Array.from({ length: 20 }, () => search.do({ name: "go-zero" })));
+      assert.ok(results.every((r) => r.count === 100n), name);
+      assert.equal(refreshes - before, 1, `${name}: one Refresh for all 20`);
+      clock.advance((900 + 31) * 1000); // expired again for the next protocol
+    }
+    assert.notEqual(token, pair.accessToken);
+  });
 
   test("a plain POST (curl) gets the detail as JSON, with its type named", async () => {
     const res = await fetch(`${app.searchUrl}/search.v1.SearchService/Do`, {
