@@ -97,6 +97,7 @@ describe("the lean unary bridge answers byte for byte as connectNodeAdapter's", 
   const proto = { "content-type": "application/proto", "x-request-id": "wire-test" };
   const grpc = { "content-type": "application/grpc", te: "trailers", "x-request-id": "wire-test" };
   const grpcWeb = { "content-type": "application/grpc-web+proto", "x-request-id": "wire-test" };
+  const get = { "x-request-id": "wire-test" };
   const doBinary = toBinary(DoRequestSchema, create(DoRequestSchema, { name: "go-zero" }));
   const auth = () => ({ authorization: `Bearer ${token}` });
   const big = JSON.stringify({ name: "x".repeat(5000) });
@@ -113,7 +114,10 @@ describe("the lean unary bridge answers byte for byte as connectNodeAdapter's", 
     ["an unknown field", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...json, ...auth() }, body: '{"title":"go-zero"}' })],
     ["an empty name", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...json, ...auth() }, body: '{"name":""}' })],
     ["an unsupported content type", "search", "/search.v1.SearchService/Ping", () => ({ headers: { "content-type": "text/plain" }, body: "{}" })],
-    ["GET of a POST-only method", "search", "/search.v1.SearchService/Ping", () => ({ method: "GET", headers: json })],
+    ["GET of a POST-only method", "user", "/user.v1.UserService/Login", () => ({ method: "GET", headers: json })],
+    ["Connect GET Ping", "search", "/search.v1.SearchService/Ping?connect=v1&encoding=json&message=%7B%7D", () => ({ method: "GET", headers: get })],
+    ["Connect GET Do with a token", "search", `/search.v1.SearchService/Do?connect=v1&encoding=json&message=${encodeURIComponent('{"name":"go-zero"}')}`, () => ({ method: "GET", headers: { ...get, ...auth() } })],
+    ["Connect GET Do without a token", "search", `/search.v1.SearchService/Do?connect=v1&encoding=json&message=${encodeURIComponent('{"name":"go-zero"}')}`, () => ({ method: "GET", headers: get })],
     ["a timeout header", "search", "/search.v1.SearchService/Ping", () => ({ headers: { ...json, "connect-timeout-ms": "5000" }, body: "{}" })],
     ["a bad timeout header", "search", "/search.v1.SearchService/Ping", () => ({ headers: { ...json, "connect-timeout-ms": "soon" }, body: "{}" })],
     ["a gzip request body", "search", "/search.v1.SearchService/Do", () => ({ headers: { ...json, ...auth(), "content-encoding": "gzip" }, body: gzipSync('{"name":"go-zero"}') })],

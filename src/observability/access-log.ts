@@ -16,7 +16,8 @@ function protocolOf(contentType: string | null): string {
 
 /**
  * The outermost interceptor: one structured access-log line per call (method, protocol, code,
- * duration, the caller's userId once authenticated, request id; never a header or a token) and
+ * duration, the caller's userId once authenticated, request id, `httpMethod` for a GET; never
+ * a header or a token) and
  * the call metrics. The request id is the caller's `x-request-id` when it sends a sane one,
  * otherwise a fresh one; either way it is returned in the `x-request-id` response header.
  */
@@ -38,6 +39,8 @@ export function createAccessLogInterceptor(logger: Logger, metrics: Metrics): In
           ms: Math.round(seconds * 1e6) / 1e3,
           userId: callerUserId(req.contextValues),
           requestId,
+          // a Connect GET (a NO_SIDE_EFFECTS method) says so; a POST, the rule, says nothing
+          ...(req.requestMethod === "GET" ? { httpMethod: "GET" } : undefined),
         },
         "rpc",
       );

@@ -116,7 +116,8 @@ for (const mode of ["cleartext", "TLS"] as const) {
       const notFound = await h2Exchange(target, { ":path": "/nothing/here", "content-type": "application/json" }, "{}");
       assert.equal(notFound.status, 404);
       assert.match(JSON.parse(notFound.body.toString()).message, /POST \/search\.v1\.SearchService\//);
-      const wrongMethod = parseHttp1((await rawExchange(target, `GET ${ping} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)).data)!;
+      // Ping and Do take GET (NO_SIDE_EFFECTS); the health check does not
+      const wrongMethod = parseHttp1((await rawExchange(target, `GET /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`)).data)!;
       assert.equal(wrongMethod.status, 405);
       assert.equal(wrongMethod.headers.allow, "POST");
       assert.match(JSON.parse(wrongMethod.body.toString()).message, /with POST/);

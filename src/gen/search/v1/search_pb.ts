@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file search/v1/search.proto.
  */
 export const file_search_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChZzZWFyY2gvdjEvc2VhcmNoLnByb3RvEglzZWFyY2gudjEiGQoJRG9SZXF1ZXN0EgwKBG5hbWUYASABKAkiKQoKRG9SZXNwb25zZRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgDIg0KC1BpbmdSZXF1ZXN0Ig4KDFBpbmdSZXNwb25zZTKHAQoNU2VhcmNoU2VydmljZRIxCgJEbxIULnNlYXJjaC52MS5Eb1JlcXVlc3QaFS5zZWFyY2gudjEuRG9SZXNwb25zZRI9CgRQaW5nEhYuc2VhcmNoLnYxLlBpbmdSZXF1ZXN0Ghcuc2VhcmNoLnYxLlBpbmdSZXNwb25zZSIEyPMYAhoEyPMYAWIGcHJvdG8z", [file_protogate_v1_auth]);
+  fileDesc("ChZzZWFyY2gvdjEvc2VhcmNoLnByb3RvEglzZWFyY2gudjEiGQoJRG9SZXF1ZXN0EgwKBG5hbWUYASABKAkiKQoKRG9SZXNwb25zZRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgDIg0KC1BpbmdSZXF1ZXN0Ig4KDFBpbmdSZXNwb25zZTKPAQoNU2VhcmNoU2VydmljZRI2CgJEbxIULnNlYXJjaC52MS5Eb1JlcXVlc3QaFS5zZWFyY2gudjEuRG9SZXNwb25zZSIDkAIBEkAKBFBpbmcSFi5zZWFyY2gudjEuUGluZ1JlcXVlc3QaFy5zZWFyY2gudjEuUGluZ1Jlc3BvbnNlIgeQAgHI8xgCGgTI8xgBYgZwcm90bzM", [file_protogate_v1_auth]);
 
 /**
  * DoRequest names the book to look up.
@@ -95,7 +95,8 @@ export const PingResponseSchema: GenMessage<PingResponse> = /*@__PURE__*/
  */
 export const SearchService: GenService<{
   /**
-   * Do looks a book up by its exact name. Requires an access token.
+   * Do looks a book up by its exact name. Requires an access token. It changes nothing, so
+   * Connect clients may call it with GET (browsers and HTTP caches can).
    *
    * @generated from rpc search.v1.SearchService.Do
    */
@@ -105,7 +106,7 @@ export const SearchService: GenService<{
     output: typeof DoResponseSchema;
   },
   /**
-   * Ping answers without a token.
+   * Ping answers without a token; GET too.
    *
    * @generated from rpc search.v1.SearchService.Ping
    */
