@@ -38,3 +38,19 @@ test("src/gen is what buf generate makes from proto/ (regenerate with npm run ge
     dir.remove();
   }
 });
+
+test("packages/protogate/src/gen is what its buf generate makes (npm run generate -w protogate)", async () => {
+  const dir = tempDir();
+  const pkg = "packages/protogate";
+  try {
+    // its buf.gen.yaml finds protoc-gen-es on PATH, as `npm run` puts it there
+    const env = { ...process.env, PATH: `${join(process.cwd(), "node_modules/.bin")}:${process.env.PATH}` };
+    await run(join(process.cwd(), buf), ["generate", "--output", dir.path], { cwd: pkg, env });
+    const fresh = files(join(dir.path, "src/gen"));
+    const committed = files(join(pkg, "src/gen"));
+    assert.deepEqual([...committed.keys()].sort(), [...fresh.keys()].sort());
+    for (const [name, text] of fresh) assert.equal(committed.get(name), text, `${pkg}/src/gen/${name} is stale`);
+  } finally {
+    dir.remove();
+  }
+});
