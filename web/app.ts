@@ -1,9 +1,10 @@
 // The bookstore in a browser: log in, search, log out, over the Connect protocol or gRPC-Web,
 // cross-origin (the services allow this page's origin through Cors.AllowedOrigins). An expired
 // access token is renewed by protogate's client interceptor; a refusal shows its reason.
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-web";
 import { authFailureOf, createTokenInterceptor, type TokenStore } from "protogate/client";
+import { codeName } from "../src/errors.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 
@@ -49,8 +50,6 @@ function showError(err: unknown) {
   const reason = authFailureOf(e);
   show(`${codeName(e.code)}: ${e.rawMessage}${reason ? ` (${reason})` : ""}`, true);
 }
-/** `invalid_argument`, as the Connect protocol spells a code. */
-const codeName = (code: Code) => Code[code].replace(/[A-Z]/g, (c, i: number) => (i > 0 ? "_" : "") + c.toLowerCase());
 const renderWho = () => ($("who").textContent = saved.get() ? `logged in as ${saved.get()!.username}` : "not logged in");
 
 $("login").addEventListener("submit", async (ev) => {
