@@ -1,4 +1,5 @@
 import { Cluster, Redis } from "ioredis";
+import { hostPortPattern } from "../config/cache-redis.js";
 
 /** A connection to a single Redis, a Sentinel-managed primary, or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -71,7 +72,7 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
 }
 
 function hostPort(text: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(text);
+  const m = hostPortPattern.exec(text);
   if (m === null) throw new TypeError(`redis: ${text} is not host:port`);
   return { host: m[1]!, port: Number(m[2]) };
 }

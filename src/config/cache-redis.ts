@@ -38,7 +38,8 @@ export const cacheRedis = section({
   check: (r, name) => {
     if (r.url === "") return undefined;
     if (r.type === "sentinel" && r.sentinelName === "") return `${name("sentinelName")} is required when ${name("type")} is sentinel`;
-    if (r.type === "cluster" && new URL(r.url).pathname.length > 1 && Number(new URL(r.url).pathname.slice(1)) !== 0) {
+    const db = new URL(r.url).pathname.slice(1);
+    if (r.type === "cluster" && db !== "" && Number(db) !== 0) {
       return `${name("url")}: a Redis Cluster has only database 0`;
     }
     const bad = r.nodes.find((n) => !hostPortPattern.test(n));
