@@ -13,6 +13,8 @@ import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage } from "./wiring/storage.js";
 import { failedMessage, readyMessage, runPrimary, workerCount } from "./workers.js";
+import { checkFieldRules } from "./field-rules.js";
+import { LoginRequestSchema } from "./gen/user/v1/user_pb.js";
 import { addUser, changePassword, deleteUser, unlockUser } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
@@ -174,6 +176,8 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
   const username = positionals[0]!;
   const config = configFrom(values.file as string | undefined, io.env);
   const password = sub === "del" || sub === "unlock" ? "" : await readPassword(io.stdin, io.stderr);
+  // the rules Login checks, so that an account made here is one Login accepts
+  checkFieldRules(LoginRequestSchema, { username, password }, sub === "add" || sub === "passwd" ? ["username", "password"] : ["username"]);
   const storage = await openStorage(config, { logger: stderrLogger(config) });
   try {
     if (sub === "add") {

@@ -7,6 +7,7 @@ import type { AccessToken, TokenService } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { AppError } from "./errors.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
+import { createFieldRulesInterceptor } from "./field-rules.js";
 import { createAccessLogInterceptor } from "./observability/access-log.js";
 import { Health } from "./gen/health/v1/health_pb.js";
 import { SearchService } from "./gen/search/v1/search_pb.js";
@@ -95,6 +96,8 @@ export function createServiceRoutes(
           deps.logger.warn({ method: methodName(method), userId: Number(claims.userId), missingRoles }, "permission denied");
         },
       }),
+      // after auth: a caller without a valid token learns nothing of the field rules
+      createFieldRulesInterceptor(),
     ],
   };
 }

@@ -41,6 +41,14 @@ describe("bookstore command", () => {
     assert.equal(short.code, 1);
     assert.equal(short.stderr, "bookstore: password: must be at least 8 characters\n");
 
+    // the rules of LoginRequest (user.proto), so no account is made that Login would refuse
+    const long = await run(["user", "add", "b".repeat(65)], { cwd, stdin: "bob-password\n" });
+    assert.equal(long.code, 1);
+    assert.equal(long.stderr, "bookstore: username: must be at most 64 characters [string.max_len]\n");
+    const control = await run(["user", "del", "bob\u0007"], { cwd });
+    assert.equal(control.code, 1);
+    assert.match(control.stderr, /^bookstore: username: does not match regex pattern .* \[string\.pattern\]\n$/);
+
     const none = await run(["user", "add", "bob"], { cwd, stdin: "" });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^bookstore: password: expected one line on standard input\n$/);

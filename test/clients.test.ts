@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { bufCurl, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+import { bufCurl, loadProtoImage, protoImage, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 const password = "correct horse battery staple";
 
-const withSchema = (args: string[]) => bufCurl(["--schema", "proto", ...args]);
+const withSchema = (args: string[]) => bufCurl(["--schema", protoImage(), ...args]);
 
 describe("other clients: buf curl and @grpc/grpc-js", () => {
   const dir = tempDir();
@@ -45,12 +44,8 @@ describe("other clients: buf curl and @grpc/grpc-js", () => {
     });
   }
 
-  test("@grpc/grpc-js with the .proto files", async () => {
-    const def = protoLoader.loadSync(["user/v1/user.proto", "search/v1/search.proto"], {
-      includeDirs: ["proto", "packages/protogate/proto"],
-      longs: String,
-      defaults: true,
-    });
+  test("@grpc/grpc-js with the schema's descriptor set", async () => {
+    const def = loadProtoImage({ longs: String, defaults: true });
     const pkg = grpc.loadPackageDefinition(def) as any;
     const creds = grpc.credentials.createInsecure();
     const users = new pkg.user.v1.UserService(`127.0.0.1:${app.ports.user}`, creds);
@@ -59,15 +54,15 @@ describe("other clients: buf curl and @grpc/grpc-js", () => {
       new Promise<any>((resolve, reject) => client[method](req, md, (err: any, res: any) => (err ? reject(err) : resolve(res))));
     try {
       const res = await call(users, "Login", { username: "alice", password });
-      assert.equal(typeof res.accessToken, "string");
+      assert.equal(typeof res.access_token, "string");
 
       await assert.rejects(call(search, "Do", { name: "go-zero" }), (err: any) => err.code === grpc.status.UNAUTHENTICATED);
       const md = new grpc.Metadata();
-      md.set("authorization", `Bearer ${res.accessToken}`);
+      md.set("authorization", `Bearer ${res.access_token}`);
       const found = await call(search, "Do", { name: "go-zero" }, md);
       assert.deepEqual({ ...found }, { name: "go-zero", count: "100" });
       const raw = new grpc.Metadata();
-      raw.set("authorization", res.accessToken);
+      raw.set("authorization", res.access_token);
       assert.equal((await call(search, "Do", { name: "other" }, raw)).count, "0");
       await call(search, "Ping", {});
       await assert.rejects(call(users, "Login", { username: "alice", password: "nope" }), (err: any) => err.code === grpc.status.UNAUTHENTICATED);

@@ -5,14 +5,13 @@ import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
 import { authFailureOf } from "protogate";
 import { createTokenInterceptor, type TokenStore } from "protogate/client";
 import { ErrorInfoSchema } from "protogate/gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "protogate/gen/google/rpc/status_pb.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
-import { addTestUsers, manualClock, startTestApp, tempDir, testConfig } from "./harness.js";
+import { addTestUsers, loadProtoImage, manualClock, startTestApp, tempDir, testConfig } from "./harness.js";
 
 // What a client is told when its token is refused: the same on every protocol, and enough to
 // know "refresh" (expired) from "log in" (missing) from "give up" (invalid), and no more.
@@ -120,7 +119,7 @@ describe("why a call was refused, as the caller reads it", () => {
   });
 
   test("@grpc/grpc-js reads it from grpc-status-details-bin (google.rpc.Status)", async () => {
-    const def = protoLoader.loadSync(["search/v1/search.proto"], { includeDirs: ["proto", "packages/protogate/proto"] });
+    const def = loadProtoImage();
     const pkg = grpc.loadPackageDefinition(def) as any;
     const search = new pkg.search.v1.SearchService(`127.0.0.1:${app.ports.search}`, grpc.credentials.createInsecure());
     try {

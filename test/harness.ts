@@ -1,11 +1,12 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { Code, ConnectError } from "@connectrpc/connect";
+import * as protoLoader from "@grpc/proto-loader";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { defaultConfig, type Config } from "../src/config.js";
@@ -15,6 +16,7 @@ import { startBookstore, type Bookstore } from "../src/main.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import type { Clock } from "../src/clock.js";
+import { writeProtoImage } from "../scripts/proto-image.js";
 
 /** A random secret that passes the strength check. */
 export function testSecret(): string {
@@ -100,6 +102,28 @@ export async function addTestUsers(config: Config, ...names: string[]): Promise<
   } finally {
     await storage.close();
   }
+}
+
+let image: string | undefined;
+
+/**
+ * The schema as one descriptor set, imports included (scripts/proto-image.ts), built once per
+ * test process: what proto-loader, `buf curl --schema` and other languages' tools read, since
+ * proto/ imports buf/validate/validate.proto, which exists only as a descriptor.
+ */
+export function protoImage(): string {
+  if (image === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), "bookstore-proto-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    writeProtoImage(join(dir, "proto.binpb"));
+    image = join(dir, "proto.binpb");
+  }
+  return image;
+}
+
+/** The schema for @grpc/proto-loader users: {@link protoImage} loaded with `options`. */
+export function loadProtoImage(options: protoLoader.Options = {}): protoLoader.PackageDefinition {
+  return protoLoader.loadFileDescriptorSetFromBuffer(readFileSync(protoImage()), options);
 }
 
 /** Starts the whole app on loopback ports chosen by the OS. */

@@ -36,6 +36,10 @@ test("the README walk-through works as typed", async () => {
   assert.match(stdout, /^added user alice with id 1$/m);
   assert.match(stdout, /^\{"id":"1","name":"Alice","gender":"female","accessToken":"eyJ[^"]+","accessExpire":"\d+","refreshAfter":"\d+","refreshToken":"eyJ[^"]+","refreshExpire":"\d+"\}/m);
   assert.ok(lines.includes("401"), "Do without a token is 401");
+  const missing = lines.map((l) => (l.startsWith('{"code":"unauthenticated"') ? JSON.parse(l) : undefined)).find(Boolean);
+  assert.equal(missing?.details?.[0]?.debug?.reason, "TOKEN_MISSING", "the refusal carries its reason");
+  assert.ok(lines.includes('www-authenticate: Bearer realm="bookstore", error="invalid_token"'), "a bad token's challenge");
+  assert.match(stdout, /^\{"code":"invalid_argument","message":"name: must be at least 1 characters \[string\.min_len\]","details":\[\{"type":"buf\.validate\.Violations"/m, "a broken field rule");
   assert.ok(lines.includes('{"name":"go-zero","count":"100"}'), "Do with the token finds the book");
   assert.ok(lines.includes("{}"), "Ping answers");
   assert.ok(lines.includes("refresh 200"), "a refresh token buys a new pair");

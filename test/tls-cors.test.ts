@@ -6,7 +6,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
-import { startTestApp, tempDir, testConfig } from "./harness.js";
+import { protoImage, startTestApp, tempDir, testConfig } from "./harness.js";
 import { makeCertificate } from "./http/wire-clients.js";
 
 describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
@@ -41,7 +41,7 @@ describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
   test("buf curl over TLS with the test's CA, gRPC and Connect", async () => {
     for (const protocol of ["grpc", "connect"]) {
       const { stdout } = await promisify(execFile)("node_modules/.bin/buf", [
-        "curl", "--schema", "proto", "--protocol", protocol, "--cacert", cert, "-d", "{}",
+        "curl", "--schema", protoImage(), "--protocol", protocol, "--cacert", cert, "-d", "{}",
         `https://localhost:${app.ports.search}/search.v1.SearchService/Ping`,
       ]);
       assert.equal(stdout.trim(), "{}");

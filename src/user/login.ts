@@ -2,7 +2,7 @@ import { AppError } from "../errors.js";
 import type { PasswordHasher } from "../auth/password.js";
 import type { LoginLimiter } from "../auth/login-limiter.js";
 import type { Sessions, TokenPair } from "./sessions.js";
-import { canonicalUsername, checkPassword, checkUsername } from "./credentials.js";
+import { canonicalUsername } from "./credentials.js";
 import type { UserRecord, UserStore } from "./user-store.js";
 import type { Logger } from "../logger.js";
 
@@ -30,9 +30,8 @@ export interface LoginDeps {
  * older parameters is replaced.
  */
 export async function login(deps: LoginDeps, input: { username: string; password: string; address?: string }): Promise<LoginResult> {
+  // the fields' shape and size are the proto's rules (user.proto), checked before the call gets here
   const username = canonicalUsername(input.username);
-  checkUsername(username);
-  checkPassword(input.password);
   // counted before any hashing: parallel guesses cannot get past the limit
   const ticket = await deps.limiter?.reserve(username, input.address);
   const user = await deps.users.findByUsername(username);

@@ -1,6 +1,6 @@
 import { AppError } from "../errors.js";
 import type { PasswordHasher } from "../auth/password.js";
-import { canonicalUsername, checkNewUsername, checkPassword, checkUsername, minNewPasswordLength } from "./credentials.js";
+import { canonicalUsername, checkNewPassword, checkNewUsername } from "./credentials.js";
 import type { UserStore } from "./user-store.js";
 import { deletedUserRevocation } from "../auth/revocations.js";
 import type { LoginLimiter } from "../auth/login-limiter.js";
@@ -63,7 +63,6 @@ export async function changePassword(
   input: { username: string; password: string },
 ): Promise<{ id: number; endedSessions: number }> {
   const username = canonicalUsername(input.username);
-  checkUsername(username);
   const id = await deps.users.updatePassword(username, await hashNewPassword(deps.passwords, input.password));
   const endedSessions = await endAllSessions({ store: deps.sessionStore, revocations: deps.events, clock: deps.clock, accessExpire: deps.accessExpire }, id);
   return { id, endedSessions };
@@ -72,7 +71,6 @@ export async function changePassword(
 /** Deletes a user; every token they hold is refused from then on, on every instance. Returns the id. */
 export async function deleteUser(deps: AccountChangeDeps, username: string): Promise<number> {
   username = canonicalUsername(username);
-  checkUsername(username);
   const id = await deps.users.delete(username);
   const now = epochSeconds(deps.clock);
   await deps.sessionStore.revokeUser(id, now);
@@ -83,15 +81,11 @@ export async function deleteUser(deps: AccountChangeDeps, username: string): Pro
 /** Clears a username's login limits on every instance (after a lock-out of its owner). */
 export async function unlockUser(deps: UnlockUserDeps, username: string): Promise<void> {
   username = canonicalUsername(username);
-  checkUsername(username);
   await deps.limiter.unlock(username);
   await deps.events.publish({ kind: "unlock", subject: username, notBefore: 0, expiresAt: epochSeconds(deps.clock) + deps.windowSeconds });
 }
 
 async function hashNewPassword(passwords: PasswordHasher, password: string): Promise<string> {
-  checkPassword(password);
-  if (password.length < minNewPasswordLength) {
-    throw new AppError("invalid_argument", `password: must be at least ${minNewPasswordLength} characters`);
-  }
+  checkNewPassword(password);
   return passwords.hash(password);
 }

@@ -6,6 +6,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_protogate_v1_auth } from "protogate/gen/protogate/v1/auth_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -13,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file search/v1/search.proto.
  */
 export const file_search_v1_search: GenFile = /*@__PURE__*/
-  fileDesc("ChZzZWFyY2gvdjEvc2VhcmNoLnByb3RvEglzZWFyY2gudjEiGQoJRG9SZXF1ZXN0EgwKBG5hbWUYASABKAkiKQoKRG9SZXNwb25zZRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgDIg0KC1BpbmdSZXF1ZXN0Ig4KDFBpbmdSZXNwb25zZTKPAQoNU2VhcmNoU2VydmljZRI2CgJEbxIULnNlYXJjaC52MS5Eb1JlcXVlc3QaFS5zZWFyY2gudjEuRG9SZXNwb25zZSIDkAIBEkAKBFBpbmcSFi5zZWFyY2gudjEuUGluZ1JlcXVlc3QaFy5zZWFyY2gudjEuUGluZ1Jlc3BvbnNlIgeQAgHI8xgCGgTI8xgBYgZwcm90bzM", [file_protogate_v1_auth]);
+  fileDesc("ChZzZWFyY2gvdjEvc2VhcmNoLnByb3RvEglzZWFyY2gudjEiJQoJRG9SZXF1ZXN0EhgKBG5hbWUYASABKAlCCrpIB3IFEAEY/wEiKQoKRG9SZXNwb25zZRIMCgRuYW1lGAEgASgJEg0KBWNvdW50GAIgASgDIg0KC1BpbmdSZXF1ZXN0Ig4KDFBpbmdSZXNwb25zZTKPAQoNU2VhcmNoU2VydmljZRI2CgJEbxIULnNlYXJjaC52MS5Eb1JlcXVlc3QaFS5zZWFyY2gudjEuRG9SZXNwb25zZSIDkAIBEkAKBFBpbmcSFi5zZWFyY2gudjEuUGluZ1JlcXVlc3QaFy5zZWFyY2gudjEuUGluZ1Jlc3BvbnNlIgeQAgHI8xgCGgTI8xgBYgZwcm90bzM", [file_buf_validate_validate, file_protogate_v1_auth]);
 
 /**
  * DoRequest names the book to look up.
@@ -22,6 +23,8 @@ export const file_search_v1_search: GenFile = /*@__PURE__*/
  */
 export type DoRequest = Message<"search.v1.DoRequest"> & {
   /**
+   * The exact name, 1 to 255 characters.
+   *
    * @generated from field: string name = 1;
    */
   name: string;

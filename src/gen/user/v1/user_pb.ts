@@ -6,6 +6,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_buf_validate_validate } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { file_protogate_v1_auth } from "protogate/gen/protogate/v1/auth_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -13,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file user/v1/user.proto.
  */
 export const file_user_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChJ1c2VyL3YxL3VzZXIucHJvdG8SB3VzZXIudjEiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKEAQoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1hY2Nlc3NfZXhwaXJlGAIgASgDEhUKDXJlZnJlc2hfYWZ0ZXIYAyABKAMSFQoNcmVmcmVzaF90b2tlbhgEIAEoCRIWCg5yZWZyZXNoX2V4cGlyZRgFIAEoAyIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIjIKDExvZ2luUmVxdWVzdBIQCgh1c2VybmFtZRgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSKsAQoNTG9naW5SZXNwb25zZRIKCgJpZBgBIAEoAxIMCgRuYW1lGAIgASgJEg4KBmdlbmRlchgDIAEoCRIUCgxhY2Nlc3NfdG9rZW4YBCABKAkSFQoNYWNjZXNzX2V4cGlyZRgFIAEoAxIVCg1yZWZyZXNoX2FmdGVyGAYgASgDEhUKDXJlZnJlc2hfdG9rZW4YByABKAkSFgoOcmVmcmVzaF9leHBpcmUYCCABKAMyygEKC1VzZXJTZXJ2aWNlEjwKBUxvZ2luEhUudXNlci52MS5Mb2dpblJlcXVlc3QaFi51c2VyLnYxLkxvZ2luUmVzcG9uc2UiBMjzGAISQgoHUmVmcmVzaBIXLnVzZXIudjEuUmVmcmVzaFJlcXVlc3QaGC51c2VyLnYxLlJlZnJlc2hSZXNwb25zZSIEyPMYAhI5CgZMb2dvdXQSFi51c2VyLnYxLkxvZ291dFJlcXVlc3QaFy51c2VyLnYxLkxvZ291dFJlc3BvbnNlYgZwcm90bzM", [file_protogate_v1_auth]);
+  fileDesc("ChJ1c2VyL3YxL3VzZXIucHJvdG8SB3VzZXIudjEiJwoOUmVmcmVzaFJlcXVlc3QSFQoNcmVmcmVzaF90b2tlbhgBIAEoCSKEAQoPUmVmcmVzaFJlc3BvbnNlEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1hY2Nlc3NfZXhwaXJlGAIgASgDEhUKDXJlZnJlc2hfYWZ0ZXIYAyABKAMSFQoNcmVmcmVzaF90b2tlbhgEIAEoCRIWCg5yZWZyZXNoX2V4cGlyZRgFIAEoAyIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIl4KDExvZ2luUmVxdWVzdBIwCgh1c2VybmFtZRgBIAEoCUIeukgbchkQARhAMhNeW15ceDAwLVx4MUZceDdGXSokEhwKCHBhc3N3b3JkGAIgASgJQgq6SAdyBRABGIAIIqwBCg1Mb2dpblJlc3BvbnNlEgoKAmlkGAEgASgDEgwKBG5hbWUYAiABKAkSDgoGZ2VuZGVyGAMgASgJEhQKDGFjY2Vzc190b2tlbhgEIAEoCRIVCg1hY2Nlc3NfZXhwaXJlGAUgASgDEhUKDXJlZnJlc2hfYWZ0ZXIYBiABKAMSFQoNcmVmcmVzaF90b2tlbhgHIAEoCRIWCg5yZWZyZXNoX2V4cGlyZRgIIAEoAzLKAQoLVXNlclNlcnZpY2USPAoFTG9naW4SFS51c2VyLnYxLkxvZ2luUmVxdWVzdBoWLnVzZXIudjEuTG9naW5SZXNwb25zZSIEyPMYAhJCCgdSZWZyZXNoEhcudXNlci52MS5SZWZyZXNoUmVxdWVzdBoYLnVzZXIudjEuUmVmcmVzaFJlc3BvbnNlIgTI8xgCEjkKBkxvZ291dBIWLnVzZXIudjEuTG9nb3V0UmVxdWVzdBoXLnVzZXIudjEuTG9nb3V0UmVzcG9uc2ViBnByb3RvMw", [file_buf_validate_validate, file_protogate_v1_auth]);
 
 /**
  * RefreshRequest carries the refresh token from LoginResponse or the last RefreshResponse.
@@ -110,11 +111,16 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
  */
 export type LoginRequest = Message<"user.v1.LoginRequest"> & {
   /**
+   * 1 to 64 characters (code points, as the database column counts them), no control
+   * characters.
+   *
    * @generated from field: string username = 1;
    */
   username: string;
 
   /**
+   * 1 to 1024 characters: the bound on the hashing work one request can ask for.
+   *
    * @generated from field: string password = 2;
    */
   password: string;
