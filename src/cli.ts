@@ -140,7 +140,10 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       stopping = true;
       app.resources.logger.info({ signal }, "shutting down");
       app.close().then(
-        () => resolve(0),
+        () => {
+          app.resources.logger.info({ signal }, "stopped");
+          resolve(0);
+        },
         () => resolve(1),
       ).finally(() => {
         if (cluster.isWorker) process.disconnect?.();

@@ -5,5 +5,5 @@
  */
 export { type Config } from "./config/declaration.js";
 export { ConfigError, defaultConfig, loadConfig } from "./config/load.js";
-export { envOverrides } from "./config/settings.js";
+export { envOverrides, settingName } from "./config/settings.js";
 export { environmentUsage } from "./config/docs.js";

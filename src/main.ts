@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, type Config } from "./config.js";
+import { ConfigError, settingName, type Config } from "./config.js";
 import { createServiceRoutes, type ServiceName } from "./routes.js";
 import { createClientAddressValues, createTrustedCheck } from "./http/client-address.js";
 import { withCors } from "./http/cors.js";
@@ -76,7 +76,7 @@ export async function startBookstore(
         exemptAddress: trustedPeer,
       });
       servers.push(server);
-      ports[name] = await server.listen(wanted[name], config.host);
+      ports[name] = await listen(server, wanted[name], config.host, name);
       resources.logger.info({ service: name, host: config.host, port: ports[name], tls: tls !== undefined }, "listening");
     }
   } catch (err) {
@@ -87,6 +87,18 @@ export async function startBookstore(
     resources.logger.info("single-instance mode: cache, revocations and login limits live in this process; set REDIS_URL (CacheRedis.Url) to run more than one");
   }
   return { resources, ports, close };
+}
+
+/** Binds a port; one that is taken or not allowed is refused naming its setting (`User.Port (USER_PORT)`). */
+async function listen(server: PortServer, port: number, host: string, name: ServiceName): Promise<number> {
+  try {
+    return await server.listen(port, host);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException | null)?.code;
+    if (code === "EADDRINUSE") throw new ConfigError(`${settingName(name, "port")}: address ${host}:${port} is already in use`, { cause: err });
+    if (code === "EACCES") throw new ConfigError(`${settingName(name, "port")}: not allowed to listen on ${host}:${port}`, { cause: err });
+    throw err;
+  }
 }
 
 /** Reads `CertFile` / `KeyFile` when both are set; one without the other refuses to start. */

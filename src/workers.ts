@@ -75,7 +75,10 @@ export function runPrimary(count: number, logger: Logger, stderr: NodeJS.Writabl
         logger.error({ worker: worker.id, code, signal }, "worker failed before it was ready; stopping");
         stopAll("SIGTERM");
       }
-      if (live.size === 0) resolve(failed ? 1 : 0);
+      if (live.size === 0) {
+        if (!failed) logger.info("stopped");
+        resolve(failed ? 1 : 0);
+      }
     });
     process.once("SIGTERM", () => stopAll("SIGTERM"));
     process.once("SIGINT", () => stopAll("SIGINT"));

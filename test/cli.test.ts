@@ -89,7 +89,7 @@ describe("bookstore command", () => {
     const taken = await run(["serve", "--only", "user"], { cwd, env: { USER_PORT: port } });
     blocker.close();
     assert.equal(taken.code, 1);
-    assert.match(taken.stderr, new RegExp(`^bookstore: address 127\\.0\\.0\\.1:${port} is already in use\\n$`));
+    assert.match(taken.stderr, new RegExp(`^bookstore: User\\.Port \\(USER_PORT\\): address 127\\.0\\.0\\.1:${port} is already in use\\n$`));
   });
 
   test("npm start's default: two processes (--only user, --only search) share the generated secret", async () => {
@@ -114,6 +114,8 @@ describe("bookstore command", () => {
     }
     const log = users.output() + search.output();
     assert.match(log, /"msg":"shutting down"/);
+    // each process's last line says it is done
+    for (const out of [users.output(), search.output()]) assert.match(out.trimEnd().split("\n").at(-1)!, /"signal":"SIGTERM".*"msg":"stopped"/);
     assert.ok(!log.includes("alice-password-1"));
   });
 

@@ -50,6 +50,12 @@ describe("access log and Prometheus metrics", () => {
     const users = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
     await users.login({ username: "alice", password: "alice-password" }); // a cache hit now
     await assert.rejects(users.login({ username: "alice", password: "nope-nope" }), (e) => ConnectError.from(e).code === Code.Unauthenticated);
+    // the login limit (5 failures per username and address), and a field rule
+    for (let i = 0; i < 5; i++) {
+      await assert.rejects(users.login({ username: "mallory", password: `guess-${i}` }), (e) => ConnectError.from(e).code === Code.Unauthenticated);
+    }
+    await assert.rejects(users.login({ username: "mallory", password: "guess-5" }), (e) => ConnectError.from(e).code === Code.ResourceExhausted);
+    await assert.rejects(users.login({ username: "alice", password: "x".repeat(1025) }), (e) => ConnectError.from(e).code === Code.InvalidArgument);
     const search = createClient(SearchService, createConnectTransport({ baseUrl: app.searchUrl, httpVersion: "1.1" }));
     await assert.rejects(search.do({ name: "x" }, { headers: { authorization: "Bearer a.b.c" } }));
 
@@ -63,8 +69,10 @@ describe("access log and Prometheus metrics", () => {
     assert.match(m, /rpc_requests_total\{method="user\.v1\.UserService\/Login",code="ok"\} [2-9]/);
     assert.match(m, /rpc_request_duration_seconds_bucket\{le="[0-9.]+",method="user\.v1\.UserService\/Login"\}/);
     assert.match(m, /login_total\{outcome="success"\} [2-9]/);
-    assert.match(m, /login_total\{outcome="bad_credentials"\} 1/);
-    assert.match(m, /user_cache_lookups_total\{result="miss"\} 1/);
+    assert.match(m, /login_total\{outcome="bad_credentials"\} 6\n/);
+    assert.match(m, /login_total\{outcome="limited"\} 1\n/);
+    assert.match(m, /login_total\{outcome="invalid_argument"\} 1\n/);
+    assert.match(m, /user_cache_lookups_total\{result="miss"\} 2\n/); // alice, then mallory once (remembered as unknown)
     assert.match(m, /user_cache_lookups_total\{result="hit"\} [2-9]/);
     assert.match(m, /auth_failures_total\{reason="missing"\} 1/);
     assert.match(m, /auth_failures_total\{reason="malformed"\} 1/);

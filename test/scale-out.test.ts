@@ -164,6 +164,7 @@ describe("bookstore serve --workers", () => {
       assert.equal(await primary.stop(), 0);
       for (const pid of pids.slice(1)) assert.throws(() => process.kill(pid, 0), "every worker has exited");
       assert.match(primary.output(), /"msg":"shutting down workers"/);
+      assert.match(primary.output().trimEnd().split("\n").at(-1)!, /"msg":"stopped"/, "the primary's last line");
     } finally {
       await primary.stop();
       await dropKeys(redisUrl!, prefix);

@@ -54,6 +54,16 @@ for (const [key, entry] of Object.entries(declaration) as [string, Field<unknown
   }
 }
 
+/**
+ * How a message names a setting: its YAML path, and its variable when it has one
+ * (`settingName("user", "port")` is `User.Port (USER_PORT)`).
+ */
+export function settingName(...path: string[]): string {
+  const setting = settings.find((s) => s.path.join(".") === path.join("."));
+  if (setting === undefined) throw new Error(`config declaration: no setting ${path.join(".")}`);
+  return setting.field.env === undefined ? setting.name : `${setting.name} (${setting.field.env})`;
+}
+
 /** Environment variables that override the file, and the key each one sets. */
 export const envOverrides: Readonly<Record<string, { key: string; yamlKey: string; kind: FieldKind }>> = Object.fromEntries(
   settings.flatMap((s) => (s.field.env === undefined ? [] : [[s.field.env, { key: s.path.join("."), yamlKey: s.name, kind: s.field.kind }]])),

@@ -53,7 +53,7 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
   });
   const logins = new Counter({
     name: "login_total",
-    help: "Login outcomes: success, bad_credentials, invalid_argument, unavailable, error",
+    help: "Login outcomes: success, bad_credentials, invalid_argument, limited, unavailable, error",
     labelNames: ["outcome"],
     registers: [registry],
   });
@@ -67,7 +67,8 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
     unauthenticated: "bad_credentials",
     invalid_argument: "invalid_argument",
     unavailable: "unavailable",
-    resource_exhausted: "invalid_argument",
+    // the login limits (oversized messages are refused before any interceptor sees the call)
+    resource_exhausted: "limited",
   };
   return {
     call(method, code, seconds) {
