@@ -1,4 +1,5 @@
 import cluster from "node:cluster";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
@@ -15,7 +16,7 @@ import { openStorage } from "./wiring/storage.js";
 import { failedMessage, readyMessage, runPrimary, workerCount } from "./workers.js";
 import { checkFieldRules } from "./field-rules.js";
 import { LoginRequestSchema } from "./gen/user/v1/user_pb.js";
-import { addUser, changePassword, deleteUser, unlockUser } from "./user/manage-users.js";
+import { addUser, changePassword, deleteUser, listUsers, unlockUser } from "./user/manage-users.js";
 import { describeCallError, loginCommand, pingCommand, searchCommand, tokenFile } from "./client/client-commands.js";
 
 const usage = `usage:
@@ -27,11 +28,13 @@ const usage = `usage:
   bookstore user passwd USERNAME [-f FILE]         change a password (stdin); takes effect at once
   bookstore user del USERNAME [-f FILE]            delete a user; their tokens are refused at once
   bookstore user unlock USERNAME [-f FILE]         clear a username's login limits
-  bookstore login USERNAME [--save] [--url U] [--protocol connect|grpc|grpcweb]
+  bookstore user list [-f FILE]                    list the users: id, username, name, gender, roles
+  bookstore login USERNAME [--save] [--url U] [--protocol connect|grpc|grpcweb] [--cacert FILE]
                                                    log in (password from stdin); print or save the token
-  bookstore search NAME [--token T] [--url U] [--protocol P]
+  bookstore search NAME [--token T] [--url U] [--protocol P] [--cacert FILE]
                                                    call SearchService.Do (token: --token, else the saved one)
-  bookstore ping [--url U] [--protocol P]          call SearchService.Ping
+  bookstore ping [--url U] [--protocol P] [--cacert FILE]
+                                                   call SearchService.Ping (--cacert: PEM CA(s) to trust)
   bookstore token inspect [TOKEN]                  decode a token (from stdin without TOKEN) WITHOUT verifying it
   bookstore keys generate --alg RS256|ES256|EdDSA [--dir keys]
                                                    write a new key pair named by a fresh kid
@@ -172,8 +175,19 @@ async function migrate(args: string[], io: { stdout: NodeJS.WritableStream; env:
 
 async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const [sub, ...rest] = args;
-  if (sub !== "add" && sub !== "passwd" && sub !== "del" && sub !== "unlock") {
-    throw new UsageError(sub === undefined ? "user needs a subcommand: add, passwd, del or unlock" : `unknown user subcommand ${sub}`);
+  if (sub !== "add" && sub !== "passwd" && sub !== "del" && sub !== "unlock" && sub !== "list") {
+    throw new UsageError(sub === undefined ? "user needs a subcommand: add, passwd, del, unlock or list" : `unknown user subcommand ${sub}`);
+  }
+  if (sub === "list") {
+    const { values } = parse(rest, {}, 0);
+    const config = configFrom(values.file as string | undefined, io.env);
+    const storage = await openStorage(config, { logger: stderrLogger(config) });
+    try {
+      for (const line of await listUsers(storage)) io.stdout.write(`${line}\n`);
+      return 0;
+    } finally {
+      await storage.close();
+    }
   }
   const { values, positionals } = parse(rest, sub === "add" ? { name: { type: "string" }, gender: { type: "string" }, roles: { type: "string" } } : {}, 1);
   const username = positionals[0]!;
@@ -211,22 +225,23 @@ async function user(args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY
 async function client(command: "login" | "search" | "ping", args: string[], io: { stdin: NodeJS.ReadableStream & { isTTY?: boolean }; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; env: NodeJS.ProcessEnv }): Promise<number> {
   const { values, positionals } = parse(
     args,
-    { url: { type: "string" }, protocol: { type: "string" }, token: { type: "string" }, save: { type: "boolean" } },
+    { url: { type: "string" }, protocol: { type: "string" }, token: { type: "string" }, save: { type: "boolean" }, cacert: { type: "string" } },
     command === "ping" ? 0 : 1,
   );
   const protocol = (values.protocol as string | undefined) ?? "connect";
   if (protocol !== "connect" && protocol !== "grpc" && protocol !== "grpcweb") throw new UsageError("--protocol takes connect, grpc or grpcweb");
   const url = (values.url as string | undefined) ?? (command === "login" ? "http://localhost:8888" : "http://localhost:8889");
+  const target = { url, protocol, ca: readCaFile(values.cacert as string | undefined) } as const;
   const file = tokenFile(io.env);
   try {
     if (command === "login") {
       const password = await readPassword(io.stdin, io.stderr);
-      const token = await loginCommand({ url, protocol, username: positionals[0]!, password, save: values.save ? file : undefined });
+      const token = await loginCommand({ ...target, username: positionals[0]!, password, save: values.save ? file : undefined });
       io.stdout.write(values.save ? `token saved to ${file}\n` : `${token}\n`);
     } else if (command === "search") {
-      io.stdout.write((await searchCommand({ url, protocol, name: positionals[0]!, token: values.token as string | undefined, tokenFile: file })) + "\n");
+      io.stdout.write((await searchCommand({ ...target, name: positionals[0]!, token: values.token as string | undefined, tokenFile: file })) + "\n");
     } else {
-      await pingCommand({ url, protocol });
+      await pingCommand(target);
       io.stdout.write("ok\n");
     }
     return 0;
@@ -234,6 +249,16 @@ async function client(command: "login" | "search" | "ping", args: string[], io: 
     if (err instanceof UsageError || err instanceof AppError) throw err;
     io.stderr.write(`${describeCallError(err)}\n`);
     return 1;
+  }
+}
+
+/** The PEM file `--cacert` names, read; one that cannot be read is a usage error naming it. */
+function readCaFile(path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`--cacert: cannot read ${path} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
   }
 }
 

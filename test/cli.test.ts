@@ -64,6 +64,14 @@ describe("bookstore command", () => {
     const migrate = await run(["migrate"], { cwd });
     assert.equal(migrate.code, 0, migrate.stderr);
     assert.equal(migrate.stdout, "database is up to date\n");
+
+    const roles = await run(["user", "add", "bob", "--gender", "male", "--roles", "admin,reader"], { cwd, stdin: "bob-password-1\n" });
+    assert.equal(roles.code, 0, roles.stderr);
+    const list = await run(["user", "list"], { cwd });
+    assert.equal(list.code, 0, list.stderr);
+    assert.equal(list.stdout, "1\talice\tAlice\tfemale\t-\n2\tbob\tbob\tmale\tadmin,reader\n", "no hashes, no passwords");
+    const removed = await run(["user", "del", "bob"], { cwd });
+    assert.equal(removed.code, 0, removed.stderr);
   });
 
   test("refuses to start on a weak secret, a bad URL or a taken port, in one line without secrets", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
@@ -47,4 +47,21 @@ test("the README walk-through works as typed", async () => {
   assert.ok(lines.includes("exit 128 = unauthenticated (16) x 8"), "buf curl without a token: unauthenticated");
   assert.match(stdout, /"accessToken": "eyJ/, "buf curl logs in over gRPC");
   assert.match(stdout, /"count": "100"/, "buf curl Do with the token over gRPC");
+});
+
+test("the README's TypeScript client works as typed (after the walk-through added alice)", async () => {
+  const blocks = [...readFileSync("README.md", "utf8").matchAll(/<!-- typescript -->\n```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  assert.equal(blocks.length, 1, "README has its TypeScript client");
+  // beside README.md, where its ./src/gen imports point
+  const file = `readme-client-${process.pid}.ts`;
+  writeFileSync(
+    file,
+    blocks[0]!.replaceAll("localhost:8888", `127.0.0.1:${app.ports.user}`).replaceAll("localhost:8889", `127.0.0.1:${app.ports.search}`),
+  );
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--import", "tsx", file]);
+    assert.equal(stdout, "100n\n", stderr);
+  } finally {
+    rmSync(file, { force: true });
+  }
 });

@@ -6,7 +6,7 @@ import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
-import { protoImage, startTestApp, tempDir, testConfig } from "./harness.js";
+import { protoImage, runBookstore, startTestApp, tempDir, testConfig } from "./harness.js";
 import { makeCertificate } from "./http/wire-clients.js";
 
 describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
@@ -36,6 +36,20 @@ describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
       createGrpcWebTransport({ baseUrl, httpVersion: "1.1", nodeOptions: { ca } }),
     ];
     for (const t of transports) await createClient(SearchService, t).ping({});
+  });
+
+  test("the client commands trust a CA given with --cacert, and only then", async () => {
+    const url = `https://localhost:${app.ports.search}`;
+    for (const protocol of ["connect", "grpc", "grpcweb"]) {
+      const ok = await runBookstore(["ping", "--url", url, "--protocol", protocol, "--cacert", cert]);
+      assert.deepEqual([ok.code, ok.stdout, ok.stderr], [0, "ok\n", ""], protocol);
+      const untrusted = await runBookstore(["ping", "--url", url, "--protocol", protocol]);
+      assert.equal(untrusted.code, 1, protocol);
+      assert.match(untrusted.stderr, /^(unavailable|internal): self[- ]signed certificate/i, protocol);
+    }
+    const missing = await runBookstore(["ping", "--url", url, "--cacert", `${cert}.missing`]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^bookstore: --cacert: cannot read .*\.missing \(ENOENT\)\n/);
   });
 
   test("buf curl over TLS with the test's CA, gRPC and Connect", async () => {

@@ -17,18 +17,28 @@ export function tokenFile(env: NodeJS.ProcessEnv): string {
   return env.BOOKSTORE_TOKEN_FILE || join(env.HOME || homedir(), ".config", "bookstore", "token");
 }
 
+/** How the client commands reach a server: where, over which protocol, trusting which CA. */
+export interface Target {
+  url: string;
+  protocol: Protocol;
+  /** PEM certificates to trust for an https:// URL (`--cacert`), besides the system's. */
+  ca?: Buffer;
+}
+
 /**
  * A transport for the generated clients: Connect (JSON, HTTP/1.1), gRPC (HTTP/2, h2c for
  * http:// URLs) or gRPC-Web (HTTP/1.1).
  */
-export function transportFor(baseUrl: string, protocol: Protocol, interceptors: Interceptor[] = []): Transport {
-  switch (protocol) {
+export function transportFor(target: Target, interceptors: Interceptor[] = []): Transport {
+  const baseUrl = target.url;
+  const nodeOptions = target.ca === undefined ? undefined : { ca: target.ca };
+  switch (target.protocol) {
     case "connect":
-      return createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors });
+      return createConnectTransport({ baseUrl, httpVersion: "1.1", interceptors, nodeOptions });
     case "grpc":
-      return createGrpcTransport({ baseUrl, interceptors });
+      return createGrpcTransport({ baseUrl, interceptors, nodeOptions });
     case "grpcweb":
-      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
+      return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors, nodeOptions });
   }
 }
 
@@ -66,7 +76,7 @@ function writeSaved(file: string, saved: SavedTokens): void {
  * The token file as protogate's client {@link TokenStore}: an expired access token is
  * renewed through UserService.Refresh where the login was made, and the new pair saved.
  */
-export function savedTokenStore(file: string): TokenStore {
+export function savedTokenStore(file: string, ca?: Buffer): TokenStore {
   return {
     accessToken: () => readSaved(file)?.accessToken,
     async refresh() {
@@ -74,7 +84,7 @@ export function savedTokenStore(file: string): TokenStore {
       if (saved?.refreshToken === undefined || saved.userUrl === undefined) {
         throw new ConnectError("the saved access token expired and no refresh token was saved: log in again", Code.Unauthenticated);
       }
-      const users = createClient(UserService, transportFor(saved.userUrl, saved.protocol ?? "connect"));
+      const users = createClient(UserService, transportFor({ url: saved.userUrl, protocol: saved.protocol ?? "connect", ca }));
       const res = await users.refresh({ refreshToken: saved.refreshToken });
       writeSaved(file, { ...saved, accessToken: res.accessToken, refreshToken: res.refreshToken });
       return res.accessToken;
@@ -89,8 +99,8 @@ export function describeCallError(err: unknown): string {
 }
 
 /** Logs in; returns the access token (and saves the token pair, with where to refresh it, when `save`). */
-export async function loginCommand(options: { url: string; protocol: Protocol; username: string; password: string; save?: string }): Promise<string> {
-  const users = createClient(UserService, transportFor(options.url, options.protocol));
+export async function loginCommand(options: Target & { username: string; password: string; save?: string }): Promise<string> {
+  const users = createClient(UserService, transportFor(options));
   const res = await users.login({ username: options.username, password: options.password });
   if (options.save !== undefined) {
     writeSaved(options.save, { accessToken: res.accessToken, refreshToken: res.refreshToken, userUrl: options.url, protocol: options.protocol });
@@ -102,14 +112,14 @@ export async function loginCommand(options: { url: string; protocol: Protocol; u
  * Looks a book up with `token`, or else with the saved tokens, refreshed once when the access
  * token has expired (protogate's client interceptor). Returns the response as JSON text.
  */
-export async function searchCommand(options: { url: string; protocol: Protocol; name: string; token?: string; tokenFile: string }): Promise<string> {
-  const interceptors = options.token === undefined ? [createTokenInterceptor({ tokens: savedTokenStore(options.tokenFile) })] : [];
-  const search = createClient(SearchService, transportFor(options.url, options.protocol, interceptors));
+export async function searchCommand(options: Target & { name: string; token?: string; tokenFile: string }): Promise<string> {
+  const interceptors = options.token === undefined ? [createTokenInterceptor({ tokens: savedTokenStore(options.tokenFile, options.ca) })] : [];
+  const search = createClient(SearchService, transportFor(options, interceptors));
   const res = await search.do({ name: options.name }, { headers: options.token ? { authorization: `Bearer ${options.token}` } : {} });
   return toJsonString(DoResponseSchema, res, { alwaysEmitImplicit: true });
 }
 
 /** Pings the search service. */
-export async function pingCommand(options: { url: string; protocol: Protocol }): Promise<void> {
-  await createClient(SearchService, transportFor(options.url, options.protocol)).ping({});
+export async function pingCommand(options: Target): Promise<void> {
+  await createClient(SearchService, transportFor(options)).ping({});
 }

@@ -92,6 +92,8 @@ export function createCachedUserStore(
       if (done) await cache.del(idKey(id)).catch(() => undefined);
       return done;
     },
+    // an operator's listing: always the database, never the cache
+    list: () => store.list(),
   };
 }
 

@@ -85,6 +85,11 @@ export async function unlockUser(deps: UnlockUserDeps, username: string): Promis
   await deps.events.publish({ kind: "unlock", subject: username, notBefore: 0, expiresAt: epochSeconds(deps.clock) + deps.windowSeconds });
 }
 
+/** Every user, by id, as `bookstore user list` prints them: `id  username  name  gender  roles`. */
+export async function listUsers(deps: { users: Pick<UserStore, "list"> }): Promise<string[]> {
+  return (await deps.users.list()).map((u) => [u.id, u.username, u.name, u.gender || "-", u.roles.join(",") || "-"].join("\t"));
+}
+
 async function hashNewPassword(passwords: PasswordHasher, password: string): Promise<string> {
   checkNewPassword(password);
   return passwords.hash(password);

@@ -12,6 +12,9 @@ export interface UserRecord {
   readonly roles: readonly string[];
 }
 
+/** A user as `bookstore user list` shows it: everything but the password hash. */
+export type UserSummary = Omit<UserRecord, "passwordHash">;
+
 /** What to store for a new user; the password is already hashed. */
 export type NewUser = Omit<UserRecord, "id">;
 
@@ -30,6 +33,8 @@ export interface UserStore {
    * (a password changed meanwhile wins); true when it did.
    */
   rehashPassword(id: number, oldHash: string, newHash: string): Promise<boolean>;
+  /** Every user, by id, without password hashes. */
+  list(): Promise<UserSummary[]>;
 }
 
 /** Creates the kysely-backed user store. */
@@ -73,6 +78,10 @@ export function createUserStore(db: Kysely<Database>): UserStore {
       const result = await db.updateTable("user").set({ password_hash: newHash }).where("id", "=", id).where("password_hash", "=", oldHash).executeTakeFirst();
       return Number(result.numUpdatedRows) === 1;
     },
+    async list() {
+      const rows = await db.selectFrom("user").select(["id", "username", "name", "gender", "roles"]).orderBy("id").execute();
+      return rows.map((r) => ({ id: Number(r.id), username: r.username, name: r.name, gender: r.gender, roles: splitRoles(r.roles) }));
+    },
   };
 
   function selectUser() {
@@ -84,8 +93,11 @@ function toRecord(
   row: { id: number; username: string; password_hash: string; name: string; gender: string; roles: string } | undefined,
 ): UserRecord | undefined {
   if (row === undefined) return undefined;
-  const roles = row.roles === "" ? [] : row.roles.split(",");
-  return { id: Number(row.id), username: row.username, passwordHash: row.password_hash, name: row.name, gender: row.gender, roles };
+  return { id: Number(row.id), username: row.username, passwordHash: row.password_hash, name: row.name, gender: row.gender, roles: splitRoles(row.roles) };
+}
+
+function splitRoles(roles: string): string[] {
+  return roles === "" ? [] : roles.split(",");
 }
 
 function isUniqueViolation(err: unknown): boolean {
