@@ -9,7 +9,6 @@ import { PolicyError } from "protogate";
 import { ConfigError, environmentUsage, loadConfig, type Config } from "./config.js";
 import { AppError } from "./errors.js";
 import { createLogger } from "./logger.js";
-import { pino } from "pino";
 import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage } from "./wiring/storage.js";
@@ -118,7 +117,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   if (cluster.isPrimary) {
     const count = workerCount(config);
     if (count > 1) {
-      const logger = createLogger({ name: config.name, level: config.log.level });
+      const logger = createLogger({ name: config.name, ...config.log });
       // migrate once before the workers start: SQLite has no migration lock, so workers migrating at once race
       if (config.database.autoMigrate) await (await openStorage(config, { logger })).close();
       return runPrimary(count, logger);
@@ -289,7 +288,7 @@ async function keys(args: string[], io: { stdout: NodeJS.WritableStream }): Prom
 
 /** Maintenance commands keep stdout for their result and log to stderr. */
 function stderrLogger(config: Config) {
-  return createLogger({ name: config.name, level: config.log.level, destination: pino.destination({ fd: 2, sync: true }) });
+  return createLogger({ name: config.name, ...config.log, fd: 2 });
 }
 
 /** Reads one line from stdin; on a terminal, prompts and does not echo. */

@@ -87,7 +87,7 @@ export function testConfig(
     dataDir: join(dir, "data"),
     auth: { ...defaultConfig.auth, accessSecret: overrides.accessSecret ?? testSecret(), accessExpire: overrides.accessExpire ?? 3600 },
     database: { ...defaultConfig.database, dataSource: overrides.dataSource ?? `sqlite:${join(dir, "data", "test.db")}` },
-    log: { level: "silent" },
+    log: { ...defaultConfig.log, level: "silent" },
   };
 }
 

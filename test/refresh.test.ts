@@ -54,7 +54,7 @@ for (const setup of setups) {
       if (setup.redis) await checkRedis(setup.redis);
       await resetDatabase(setup.dataSource);
       const base = testConfig(dir.path, { dataSource: setup.dataSource, redisUrl: setup.redis ?? "", keyPrefix: prefix, accessExpire: 600 });
-      config = { ...base, log: { level: "info" } };
+      config = { ...base, log: { ...base.log, level: "info" } };
       const storage = await openStorage(config, { passwordCost: testPasswordCost });
       await addUser(storage, { username: "alice", password });
       await addUser(storage, { username: "bob", password: "bob-password" });

@@ -12,5 +12,12 @@ export const log = section({
         doc: "`fatal` … `trace`, `silent`",
       }),
     ),
+    format: enumOf({
+      yaml: "Format",
+      env: "LOG_FORMAT",
+      values: ["auto", "json", "pretty"],
+      default: "auto",
+      doc: "`json` (one object per line); `pretty` (human-readable, pino-pretty); `auto`: pretty on a terminal, else JSON",
+    }),
   },
 });

@@ -60,7 +60,7 @@ export interface ServiceContextOptions extends StorageOptions {
  */
 export async function openServiceContext(config: Config, options: ServiceContextOptions = {}): Promise<ServiceContext> {
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger({ name: config.name, level: config.log.level });
+  const logger = options.logger ?? createLogger({ name: config.name, ...config.log });
   const { auth } = config;
   const ring = await loadKeyRing(config, { signs: options.signs ?? true, clock, logger });
   const service = await createTokenService({

@@ -70,7 +70,7 @@ export interface StorageOptions {
  * closes what it opened and throws.
  */
 export async function openStorage(config: Config, options: StorageOptions = {}): Promise<StorageContext> {
-  const logger = options.logger ?? createLogger({ name: config.name, level: config.log.level });
+  const logger = options.logger ?? createLogger({ name: config.name, ...config.log });
   const { database: dbConfig, cacheRedis, cache: cacheConfig } = config;
   const clock = options.clock ?? systemClock;
   const database = openDatabase(dbConfig.dataSource, {
