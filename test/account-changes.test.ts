@@ -13,6 +13,7 @@ import {
   addTestUsers,
   checkRedis,
   dropKeys,
+  needs,
   resetDatabase,
   runBookstore,
   settlesTo,
@@ -20,8 +21,8 @@ import {
   startTestApp,
   tempDir,
   testConfig,
-  testDataSources,
   testKeyPrefix,
+  testMysqlUrl,
   testPasswordCost,
   testRedisUrl,
   type ServerProcess,
@@ -37,7 +38,7 @@ const users = (url: string) => createClient(UserService, createConnectTransport(
 const searches = (url: string) => createClient(SearchService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
 /** How an authenticated Do with `token` ends on the search service at `url`. */
 const doWith = (url: string, token: string) => code(searches(url).do({ name: "go-zero" }, auth(token)));
-const mysql = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+const mysql = testMysqlUrl();
 const redisUrl = testRedisUrl();
 
 describe("embedded default: the CLI and a second process on one DataDir", () => {
@@ -125,7 +126,7 @@ test("expired revocations leave the log; live ones stay", async () => {
   }
 });
 
-describe("MariaDB + Redis: account changes and outages", { skip: (mysql === undefined || redisUrl === undefined) && "DATABASE_URL (MySQL) and REDIS_URL are needed" }, () => {
+describe("MariaDB + Redis: account changes and outages", { skip: needs("mysql", "redis") }, () => {
   const prefix = testKeyPrefix();
   let config: Config;
   before(async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -39,12 +39,16 @@ describe("Kubernetes manifests agree with each other and with the code", () => {
   const container = pod.containers[0];
   const ports = Object.fromEntries(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort])) as Record<string, number>;
 
-  test("every resource the issue names is there, and kustomize builds them", async () => {
+  test("every resource the issue names is there, each listed in the kustomization", () => {
     for (const kind of ["Deployment", "Service", "ConfigMap", "Secret", "HorizontalPodAutoscaler"]) assert.ok(docs.some((d) => d.kind === kind), kind);
     const kustomization = parseAllDocuments(readFileSync("deploy/kubernetes/kustomization.yaml", "utf8"))[0]!.toJS() as { resources: string[] };
     assert.deepEqual(kustomization.resources.sort(), readdirSync("deploy/kubernetes").filter((f) => f !== "kustomization.yaml").sort());
-    const kubectl = await promisify(execFile)("kubectl", ["kustomize", "deploy/kubernetes"]).catch((e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? undefined : Promise.reject(e)));
-    if (kubectl !== undefined) assert.equal(parseAllDocuments(kubectl.stdout).length, docs.length);
+  });
+
+  const hasKubectl = spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" }).error === undefined;
+  test("kubectl kustomize builds them", { skip: !hasKubectl && "needs kubectl on PATH (not on these machines)" }, async () => {
+    const kubectl = await promisify(execFile)("kubectl", ["kustomize", "deploy/kubernetes"]);
+    assert.equal(parseAllDocuments(kubectl.stdout).length, docs.length);
   });
 
   test("container ports are the code's default ports; the Service targets them by name", () => {

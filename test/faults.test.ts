@@ -13,12 +13,14 @@ import {
   checkRedis,
   dropKeys,
   memoryLogger,
+  needs,
   resetDatabase,
   startTestApp,
   tempDir,
   testConfig,
   testDataSources,
   testKeyPrefix,
+  testMysqlUrl,
   testPasswordCost,
   testRedisUrl,
 } from "./harness.js";
@@ -49,7 +51,7 @@ async function eventually(what: string, check: () => Promise<boolean>, ms = 8000
 const redisUrl = testRedisUrl();
 
 for (const { dialect, dataSource } of testDataSources(dir.path)) {
-  describe(`Redis faults (${dialect})`, { skip: redisUrl === undefined && "REDIS_URL is not set" }, () => {
+  describe(`Redis faults (${dialect})`, { skip: needs(...(dialect === "mysql" ? (["mysql", "redis"] as const) : (["redis"] as const))) }, () => {
     const prefix = testKeyPrefix();
     const { logger, lines } = memoryLogger();
     const messages = (msg: string) => lines.filter((l) => JSON.parse(l).msg === msg).length;
@@ -120,9 +122,9 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
   });
 }
 
-const mysqlUrl = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+const mysqlUrl = testMysqlUrl();
 
-describe("database faults (MySQL)", { skip: mysqlUrl === undefined && "DATABASE_URL does not name a MySQL database" }, () => {
+describe("database faults (MySQL)", { skip: needs("mysql") }, () => {
   const { logger } = memoryLogger();
   let proxy: TcpProxy;
   let app: Awaited<ReturnType<typeof startTestApp>>;

@@ -29,14 +29,31 @@ export function tempDir(): { path: string; remove(): void } {
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-/** The dialects the storage suites run on: SQLite always, MySQL when DATABASE_URL names one. */
-export function testDataSources(dir: string): { dialect: "sqlite" | "mysql"; dataSource: string }[] {
-  const list: { dialect: "sqlite" | "mysql"; dataSource: string }[] = [
-    { dialect: "sqlite", dataSource: `sqlite:${join(dir, "test.db")}` },
+/** The dialects the storage suites run on: SQLite, and MySQL (skipped, saying why, unless DATABASE_URL names one). */
+export function testDataSources(dir: string): { dialect: "sqlite" | "mysql"; dataSource: string; skip: string | false }[] {
+  return [
+    { dialect: "sqlite", dataSource: `sqlite:${join(dir, "test.db")}`, skip: false },
+    { dialect: "mysql", dataSource: testMysqlUrl() ?? "", skip: needs("mysql") },
   ];
+}
+
+/** DATABASE_URL when it names a MySQL/MariaDB database (CI's does); the MySQL variants run only then. */
+export function testMysqlUrl(): string | undefined {
   const url = process.env.DATABASE_URL;
-  if (url?.startsWith("mysql://")) list.push({ dialect: "mysql", dataSource: url });
-  return list;
+  return url?.startsWith("mysql://") ? url : undefined;
+}
+
+const toEnable = { mysql: "DATABASE_URL=mysql://USER:PASS@HOST:3306/DB", redis: "REDIS_URL=redis://HOST:6379/DB" } as const;
+
+/**
+ * The `skip` option of a suite or test that needs MySQL and/or Redis: false when each is
+ * configured, else the reason, naming what to set. `npm test` ends with a line summing these up.
+ */
+export function needs(...backends: ("mysql" | "redis")[]): string | false {
+  const missing = backends.filter((b) => (b === "mysql" ? testMysqlUrl() : testRedisUrl()) === undefined);
+  if (missing.length === 0) return false;
+  const misnamed = missing.includes("mysql") && (process.env.DATABASE_URL ?? "") !== "" ? " (DATABASE_URL is set, but not to a mysql:// URL)" : "";
+  return `needs ${missing.map((b) => toEnable[b]).join(" and ")}${misnamed}`;
 }
 
 /** Empties a MySQL test database (SQLite suites use a fresh file instead). */

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus as Status } from "../src/gen/health/v1/health_pb.js";
-import { resetDatabase, startTestApp, tempDir, testConfig, testDataSources } from "./harness.js";
+import { needs, resetDatabase, startTestApp, tempDir, testConfig, testMysqlUrl } from "./harness.js";
 import { proxyFor, type TcpProxy } from "./tcp-proxy.js";
 
 const dir = tempDir();
@@ -47,9 +47,9 @@ describe("grpc.health.v1.Health and HTTP probes", () => {
   });
 });
 
-const mysqlUrl = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+const mysqlUrl = testMysqlUrl();
 
-describe("readiness follows the database (MySQL)", { skip: mysqlUrl === undefined && "DATABASE_URL does not name a MySQL database" }, () => {
+describe("readiness follows the database (MySQL)", { skip: needs("mysql") }, () => {
   let proxy: TcpProxy;
   let app: Awaited<ReturnType<typeof startTestApp>>;
   before(async () => {

@@ -8,14 +8,30 @@ import { loadConfig, type Config } from "../src/config.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { addTestUsers, checkRedis, dropKeys, resetDatabase, runBookstore, settlesTo, startTestApp, tempDir, testDataSources, testKeyPrefix, testPasswordCost, testRedisUrl, testSecret, callOutcome as outcome } from "./harness.js";
+import {
+  addTestUsers,
+  callOutcome as outcome,
+  checkRedis,
+  dropKeys,
+  needs,
+  resetDatabase,
+  runBookstore,
+  settlesTo,
+  startTestApp,
+  tempDir,
+  testKeyPrefix,
+  testMysqlUrl,
+  testPasswordCost,
+  testRedisUrl,
+  testSecret,
+} from "./harness.js";
 import { proxyFor } from "./tcp-proxy.js";
 
 const dir = tempDir();
 after(() => dir.remove());
 
 const redisUrl = testRedisUrl();
-const mysql = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+const mysql = testMysqlUrl();
 
 const count = (codes: string[], c: string) => codes.filter((x) => x === c).length;
 
@@ -37,8 +53,8 @@ function configFile(name: string, lines: string[]): { file: string; config: Conf
 }
 const secret = testSecret();
 
-for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
-  describe(`login guessing (${store})`, () => {
+for (const store of ["in-process", "redis"]) {
+  describe(`login guessing (${store})`, { skip: store === "redis" && needs("redis") }, () => {
     const prefix = testKeyPrefix();
     const { file, config } = configFile(`guess-${store}`, store === "redis" ? ["CacheRedis:", `  Url: ${redisUrl}`, `  KeyPrefix: "${prefix}"`] : []);
     const apps: Awaited<ReturnType<typeof startTestApp>>[] = [];
@@ -105,7 +121,7 @@ for (const store of redisUrl ? ["in-process", "redis"] : ["in-process"]) {
   });
 }
 
-describe("Redis down: the login limits fall back to each instance's own", { skip: redisUrl === undefined && "REDIS_URL is not set" }, () => {
+describe("Redis down: the login limits fall back to each instance's own", { skip: needs("redis") }, () => {
   test("parallel guesses are still capped while Redis cannot be reached", async () => {
     await checkRedis(redisUrl!);
     const { proxy, url } = await proxyFor(redisUrl!, 6379);
@@ -128,7 +144,7 @@ describe("Redis down: the login limits fall back to each instance's own", { skip
   });
 });
 
-describe("MariaDB compares usernames exactly (NO PAD)", { skip: mysql === undefined && "DATABASE_URL (MySQL) is not set" }, () => {
+describe("MariaDB compares usernames exactly (NO PAD)", { skip: needs("mysql") }, () => {
   test("'alice ' is not alice: no login as alice, and no fresh guesses against her", async () => {
     await resetDatabase(mysql!);
     const { config: sqlite } = configFile("guess-mysql", []);

@@ -13,7 +13,17 @@ import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { checkRedis, settlesTo, startTestApp, tempDir, testConfig, testKeyPrefix, testPasswordCost, testRedisUrl } from "./harness.js";
+import {
+  checkRedis,
+  needs,
+  settlesTo,
+  startTestApp,
+  tempDir,
+  testConfig,
+  testKeyPrefix,
+  testPasswordCost,
+  testRedisUrl,
+} from "./harness.js";
 
 const dir = tempDir();
 const children: ChildProcess[] = [];
@@ -86,7 +96,7 @@ async function sharedStateWorks(name: string, cacheRedis: Partial<Config["cacheR
   }
 }
 
-describe("Redis Sentinel and Redis Cluster", { skip: redisUrl === undefined && "REDIS_URL is not set" }, () => {
+describe("Redis Sentinel and Redis Cluster", { skip: needs("redis") }, () => {
   test("Sentinel: the primary is found through a sentinel; state is shared as with one server", async () => {
     await checkRedis(redisUrl!);
     const primary = new URL(redisUrl!);

@@ -9,12 +9,13 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import {
   checkRedis,
   dropKeys,
+  needs,
   resetDatabase,
   runBookstore,
   startServerProcess,
   tempDir,
-  testDataSources,
   testKeyPrefix,
+  testMysqlUrl,
   testRedisUrl,
   testSecret,
   type ServerProcess,
@@ -25,9 +26,9 @@ after(() => dir.remove());
 
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
-const mysql = testDataSources(dir.path).find((d) => d.dialect === "mysql")?.dataSource;
+const mysql = testMysqlUrl();
 const redisUrl = testRedisUrl();
-const missing = mysql === undefined ? "DATABASE_URL (MySQL) is not set" : redisUrl === undefined ? "REDIS_URL is not set" : false;
+const missing = needs("mysql", "redis");
 
 /** A config file both processes share: same database, Redis (own key prefix), secret and limits. */
 function sharedConfig(prefix: string): { file: string; env: Record<string, string> } {

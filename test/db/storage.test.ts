@@ -13,8 +13,8 @@ import { resetDatabase, tempDir, testDataSources, testPasswordCost } from "../ha
 const dir = tempDir();
 after(() => dir.remove());
 
-for (const { dialect, dataSource } of testDataSources(dir.path)) {
-  describe(`storage on ${dialect}`, () => {
+for (const { dialect, dataSource, skip } of testDataSources(dir.path)) {
+  describe(`storage on ${dialect}`, { skip }, () => {
     let handle: DatabaseHandle;
     before(async () => {
       await resetDatabase(dataSource);

@@ -2,15 +2,26 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { openStorage } from "../../src/service-context.js";
 import { searchBook } from "../../src/search/search-book.js";
-import { dropKeys, memoryLogger, resetDatabase, tempDir, testConfig, testDataSources, testKeyPrefix, testRedisUrl } from "../harness.js";
+import {
+  dropKeys,
+  memoryLogger,
+  needs,
+  resetDatabase,
+  tempDir,
+  testConfig,
+  testDataSources,
+  testKeyPrefix,
+  testRedisUrl,
+} from "../harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
 const redisUrl = testRedisUrl();
 
 for (const { dialect, dataSource } of testDataSources(dir.path)) {
-  for (const redis of redisUrl ? [undefined, redisUrl] : [undefined]) {
-    test(`a warm Do makes no database query (${dialect}, ${redis ? "Redis" : "in-process"} cache); unknown books are remembered too`, async () => {
+  for (const redis of [undefined, redisUrl ?? ""]) {
+    const skip = needs(...(dialect === "mysql" ? (["mysql"] as const) : []), ...(redis !== undefined ? (["redis"] as const) : []));
+    test(`a warm Do makes no database query (${dialect}, ${redis !== undefined ? "Redis" : "in-process"} cache); unknown books are remembered too`, { skip }, async () => {
       await resetDatabase(dataSource);
       const prefix = testKeyPrefix();
       const config = testConfig(dir.path, { dataSource, redisUrl: redis ?? "", keyPrefix: prefix });
