@@ -2,6 +2,7 @@ import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import { ConfigError, type Config } from "./config.js";
 import type { Logger } from "./logger.js";
+import { answerMetricsRequests } from "./observability/cluster-metrics.js";
 
 /** What a worker tells the primary once its ports listen. */
 export const readyMessage = "bookstore:ready";
@@ -82,6 +83,8 @@ export function runPrimary(count: number, logger: Logger, stderr: NodeJS.Writabl
     });
     process.once("SIGTERM", () => stopAll("SIGTERM"));
     process.once("SIGINT", () => stopAll("SIGINT"));
+    // a scrape of any worker's /metrics reports the whole set
+    answerMetricsRequests();
     logger.info({ workers: count }, "starting workers");
     for (let i = 0; i < count; i++) fork();
   });

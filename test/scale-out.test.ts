@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -139,6 +140,35 @@ describe("bookstore serve --workers", () => {
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr.split("\n").filter((l) => reason.test(l)).length, 1, `printed once: ${r.stderr}`);
       assert.ok(performance.now() - t < 20_000, "within seconds, not hanging");
+    }
+  });
+
+  test("with two workers, /metrics on whichever answers counts the calls of both", { skip: missing }, async () => {
+    const prefix = testKeyPrefix();
+    const shared = sharedConfig(prefix);
+    const env = { ...shared.env, WORKERS: "0" };
+    assert.equal((await runBookstore(["migrate", "-f", shared.file], { env })).code, 0);
+    const primary = await startServerProcess(["serve", "-f", shared.file, "--workers", "2"], { env, ready: /"msg":"worker ready"/, readyCount: 2 });
+    try {
+      const { search } = primary.ports();
+      // a connection each, so that the primary hands them to both workers
+      const fresh = (method: string, path: string, body?: string) =>
+        new Promise<{ status: number; text: string }>((resolve, reject) => {
+          const req = request({ host: "127.0.0.1", port: search, method, path, agent: false, headers: body === undefined ? {} : { "content-type": "application/json" } }, (res) => {
+            let text = "";
+            res.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => resolve({ status: res.statusCode!, text }));
+          });
+          req.on("error", reject).end(body);
+        });
+      for (let i = 0; i < 20; i++) assert.equal((await fresh("POST", "/search.v1.SearchService/Ping", "{}")).status, 200);
+      for (let i = 0; i < 6; i++) {
+        const scrape = await fresh("GET", "/metrics");
+        assert.equal(scrape.status, 200);
+        assert.match(scrape.text, /^rpc_requests_total\{method="search\.v1\.SearchService\/Ping",code="ok"\} 20$/m, `scrape ${i}`);
+      }
+    } finally {
+      await primary.stop();
+      await dropKeys(redisUrl!, prefix);
     }
   });
 

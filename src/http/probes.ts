@@ -19,8 +19,9 @@ export function withProbes(handler: NodeHandler, health: HealthState, metrics?: 
             res.end(text);
           },
           () => {
-            res.writeHead(500);
-            res.end();
+            // with workers: the primary did not gather the others' metrics in time
+            res.writeHead(503, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+            res.end("metrics unavailable\n");
           },
         );
         return;

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+import { clusterRender } from "./cluster-metrics.js";
 
 /** What the server counts; rendered in the Prometheus text format at `GET /metrics`. */
 export interface Metrics {
@@ -16,8 +17,12 @@ export interface Metrics {
   readonly contentType: string;
 }
 
-/** Creates the metrics of one process, in a registry of their own; `process` adds Node's own. */
-export function createMetrics(options: { process?: boolean } = {}): Metrics {
+/**
+ * Creates the metrics of one process, in a registry of their own; `process` adds Node's own.
+ * With `cluster` (a worker of `--workers N`), `render` gives the sum over every worker,
+ * gathered by the primary (see cluster-metrics.ts).
+ */
+export function createMetrics(options: { process?: boolean; cluster?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.process) collectDefaultMetrics({ register: registry });
   const requests = new Counter({
@@ -80,7 +85,7 @@ export function createMetrics(options: { process?: boolean } = {}): Metrics {
     cacheLookup: (result) => cache.inc({ result }),
     bookCacheLookup: (result) => bookCache.inc({ result }),
     clientAbort: () => aborts.inc(),
-    render: () => registry.metrics(),
+    render: options.cluster ? clusterRender(registry) : () => registry.metrics(),
     contentType: registry.contentType,
   };
 }

@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { sql } from "kysely";
 import { withVerifiedTokenCache } from "protogate/jwt";
 import { loadKeyRing } from "../auth/key-config.js";
@@ -76,7 +77,7 @@ export async function openServiceContext(config: Config, options: ServiceContext
     maxEntries: config.auth.verifiedTokenCache,
     clock,
   });
-  const storage = await openStorage(config, { ...options, logger, clock, metrics: options.metrics ?? createMetrics({ process: true }) });
+  const storage = await openStorage(config, { ...options, logger, clock, metrics: options.metrics ?? createMetrics({ process: true, cluster: cluster.isWorker }) });
   const ping = withDeadline({ ping: () => sql`select 1`.execute(storage.database.db) }, config.database.queryTimeoutMs);
   const health = createHealthState({
     check: () => ping.ping().then(() => true),
