@@ -9,6 +9,7 @@ import { PolicyError } from "protogate";
 import { ConfigError, environmentUsage, loadConfig, type Config } from "./config.js";
 import { AppError } from "./errors.js";
 import { createLogger } from "./logger.js";
+import { startTracing } from "./observability/otel.js";
 import { startBookstore } from "./main.js";
 import type { ServiceName } from "./routes.js";
 import { openStorage } from "./wiring/storage.js";
@@ -124,9 +125,12 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
     }
   }
   let app: Awaited<ReturnType<typeof startBookstore>>;
+  // before anything listens, so that every call is traced (when OTEL_* asks for it)
+  const stopTracing = await startTracing(env, createLogger({ name: config.name, ...config.log }));
   try {
     app = await startBookstore(config, { only: only as ServiceName | undefined });
   } catch (err) {
+    await stopTracing();
     if (!cluster.isWorker) throw err;
     // the primary prints the reason once for all workers; the IPC channel would keep this process alive
     process.send?.({ [failedMessage]: describeError(err) }, () => process.exit(1));
@@ -141,7 +145,7 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
       }
       stopping = true;
       app.resources.logger.info({ signal }, "shutting down");
-      app.close().then(
+      app.close().then(stopTracing).then(
         () => {
           app.resources.logger.info({ signal }, "stopped");
           resolve(0);

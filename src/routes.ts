@@ -9,6 +9,7 @@ import { AppError } from "./errors.js";
 import { createErrorInterceptor } from "./error-interceptor.js";
 import { createFieldRulesInterceptor } from "./field-rules.js";
 import { createAccessLogInterceptor } from "./observability/access-log.js";
+import { createTracingInterceptor } from "./observability/tracing.js";
 import { Health } from "./gen/health/v1/health_pb.js";
 import { SearchService } from "./gen/search/v1/search_pb.js";
 import { createHealthService } from "./health/health-service.js";
@@ -81,6 +82,7 @@ export function createServiceRoutes(
       router.service(ServerReflectionV1alpha, reflection.v1alpha);
     },
     interceptors: [
+      createTracingInterceptor(),
       createAccessLogInterceptor(deps.logger, deps.metrics),
       createErrorInterceptor(deps.logger),
       createAuthInterceptor({

@@ -1,5 +1,6 @@
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { hash as argon2Hash, verify as argon2Verify } from "@node-rs/argon2";
+import { inSpan } from "../lib/tracing.js";
 
 /**
  * Hashes and checks passwords. New hashes are argon2id in PHC form
@@ -46,20 +47,22 @@ export function createPasswordHasher(options: { params?: Argon2Params } = {}): P
 
   const hasher: PasswordHasher = {
     hash(password) {
-      return argon2Hash(password.normalize("NFC"), {
-        memoryCost: params.memoryKiB,
-        timeCost: params.timeCost,
-        parallelism: params.parallelism,
-      });
+      return inSpan("password.hash", { "password.algorithm": "argon2id" }, () =>
+        argon2Hash(password.normalize("NFC"), {
+          memoryCost: params.memoryKiB,
+          timeCost: params.timeCost,
+          parallelism: params.parallelism,
+        }),
+      );
     },
     async verify(password, stored) {
       const a = argon2Phc.exec(stored);
       if (a !== null) {
         const [m, t, p] = [Number(a[1]), Number(a[2]), Number(a[3])];
         if (m < 8 * p || m > 256 * 1024 || t < 1 || t > 10 || p < 1 || p > 8) return false;
-        return argon2Verify(stored, password.normalize("NFC")).catch(() => false);
+        return inSpan("password.verify", { "password.algorithm": "argon2id" }, () => argon2Verify(stored, password.normalize("NFC")).catch(() => false));
       }
-      return verifyScrypt(password, stored);
+      return inSpan("password.verify", { "password.algorithm": "scrypt" }, () => verifyScrypt(password, stored));
     },
     async verifyDummy(password) {
       dummy ??= hasher.hash(randomBytes(16).toString("hex"));

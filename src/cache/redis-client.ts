@@ -1,5 +1,6 @@
 import { Cluster, Redis } from "ioredis";
 import { hostPortPattern } from "../config/cache-redis.js";
+import { traceRedisCommands } from "../lib/tracing.js";
 
 /** A connection to a single Redis, a Sentinel-managed primary, or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
@@ -42,10 +43,10 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
   const backoff = (times: number) => Math.min(100 * 2 ** Math.min(times, 5), 2000);
   switch (options.type) {
     case "node":
-      return new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableOfflineQueue: false, retryStrategy: backoff });
+      return traceRedisCommands(new Redis(options.url, { ...common, keyPrefix: options.keyPrefix, enableOfflineQueue: false, retryStrategy: backoff }));
     case "sentinel":
       if (options.sentinelName === "") throw new TypeError("redis: sentinel mode needs the primary's name");
-      return new Redis({
+      return traceRedisCommands(new Redis({
         ...common,
         sentinels: endpoints,
         name: options.sentinelName,
@@ -58,16 +59,16 @@ export function createRedisClient(options: RedisClientOptions): RedisClient {
         enableOfflineQueue: false,
         retryStrategy: backoff,
         sentinelRetryStrategy: backoff,
-      });
+      }));
     case "cluster":
       if (db !== 0) throw new TypeError("redis: a Redis Cluster has only database 0");
-      return new Cluster(endpoints, {
+      return traceRedisCommands(new Cluster(endpoints, {
         keyPrefix: options.keyPrefix,
         enableOfflineQueue: false,
         clusterRetryStrategy: backoff,
         lazyConnect: true,
         redisOptions: { ...common, username, password, tls },
-      });
+      }));
   }
 }
 

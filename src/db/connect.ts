@@ -3,6 +3,7 @@ import { dirname } from "node:path";
 import SqliteDatabase from "better-sqlite3";
 import { Kysely, MysqlDialect, SqliteDialect, type LogEvent } from "kysely";
 import { createPool } from "mysql2";
+import { recordClientSpan } from "../lib/tracing.js";
 import type { Dialect } from "./migrations.js";
 import type { Database } from "./schema.js";
 
@@ -23,9 +24,13 @@ export function openDatabase(
   options: { poolSize?: number; connectTimeoutMs?: number; onQuery?: (sql: string) => void } = {},
 ): DatabaseHandle {
   const { onQuery } = options;
-  const log = onQuery && ((e: LogEvent) => {
-    if (e.level === "query") onQuery(e.query.sql);
-  });
+  const system = dataSource.startsWith("sqlite:") ? "sqlite" : "mysql";
+  // every query: a span when tracing is on (the statement as written, never its parameters)
+  const log = (e: LogEvent) => {
+    if (e.level === "query") onQuery?.(e.query.sql);
+    const attributes = { "db.system": system, "db.statement": e.query.sql };
+    recordClientSpan(`db ${system}`, attributes, Date.now() - e.queryDurationMillis, e.level === "error");
+  };
   if (dataSource.startsWith("sqlite:")) {
     const path = dataSource.slice("sqlite:".length);
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });

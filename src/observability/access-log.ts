@@ -5,18 +5,14 @@ import { callerUserId } from "../auth/caller.js";
 import { codeName } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "./metrics.js";
+import { protocolOf } from "./protocol.js";
+import { activeTraceId } from "./tracing.js";
 
-/** The wire protocol of a call, from its content type. */
-function protocolOf(contentType: string | null): string {
-  if (contentType === null) return "connect";
-  if (contentType.startsWith("application/grpc-web")) return "grpcweb";
-  if (contentType.startsWith("application/grpc")) return "grpc";
-  return "connect";
-}
 
 /**
- * The outermost interceptor: one structured access-log line per call (method, protocol, code,
- * duration, the caller's userId once authenticated, request id, `httpMethod` for a GET; never
+ * Inside the tracing interceptor: one structured access-log line per call (method, protocol, code,
+ * duration, the caller's userId once authenticated, request id, the trace id when the call is
+ * traced, `httpMethod` for a GET; never
  * a header or a token) and
  * the call metrics. The request id is the caller's `x-request-id` when it sends a sane one,
  * otherwise a fresh one; either way it is returned in the `x-request-id` response header.
@@ -39,6 +35,7 @@ export function createAccessLogInterceptor(logger: Logger, metrics: Metrics): In
           ms: Math.round(seconds * 1e6) / 1e3,
           userId: callerUserId(req.contextValues),
           requestId,
+          traceId: activeTraceId(),
           // a Connect GET (a NO_SIDE_EFFECTS method) says so; a POST, the rule, says nothing
           ...(req.requestMethod === "GET" ? { httpMethod: "GET" } : undefined),
         },
