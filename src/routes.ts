@@ -56,28 +56,30 @@ export const publicInfrastructure: ReadonlySet<string> = new Set([
   ServerReflectionV1alpha.typeName,
 ]);
 
-/** Every service a port serves: its own, health, and reflection (v1 and v1alpha). */
-export function portServices(name: ServiceName): DescService[] {
-  return [services[name].desc, Health, ServerReflectionV1, ServerReflectionV1alpha];
+/** Every service a port serves: its own (one or more), health, and reflection (v1 and v1alpha). */
+export function portServices(name: ServiceName | readonly ServiceName[]): DescService[] {
+  const names = typeof name === "string" ? [name] : name;
+  return [...names.map((n) => services[n].desc), Health, ServerReflectionV1, ServerReflectionV1alpha];
 }
 
 /**
- * The routes and interceptors for one service: the same pair serves a real port
- * (`connectNodeAdapter`) and an in-memory transport (`createRouterTransport`). Resolving the
- * auth policy of every method happens here and throws if one cannot be resolved.
+ * The routes and interceptors for one service (a port of `bookstore serve`), or several on one
+ * router (a host app's, see mount.ts): the same pair serves a real port (`connectNodeAdapter`),
+ * an in-memory transport (`createRouterTransport`) or connect-express/connect-fastify. Resolving
+ * the auth policy of every method happens here and throws if one cannot be resolved.
  */
 export function createServiceRoutes(
   deps: RoutesDeps,
-  name: ServiceName,
+  name: ServiceName | readonly ServiceName[],
 ): { routes: (router: ConnectRouter) => void; interceptors: Interceptor[] } {
-  const { desc, register } = services[name];
-  const served = portServices(name);
+  const names = typeof name === "string" ? [name] : name;
+  const served = portServices(names);
   const policies = resolvePolicies(served, publicInfrastructure);
   const reflection = reflectionServices(served);
   return {
     routes: (router) => {
-      register(router, deps);
-      router.service(Health, createHealthService(deps.health, [desc.typeName]));
+      for (const n of names) services[n].register(router, deps);
+      router.service(Health, createHealthService(deps.health, names.map((n) => services[n].desc.typeName)));
       router.service(ServerReflectionV1, reflection.v1);
       router.service(ServerReflectionV1alpha, reflection.v1alpha);
     },
