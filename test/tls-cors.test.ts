@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
-import { protoImage, runBookstore, startTestApp, tempDir, testConfig } from "./harness.js";
+import { protoImage, runBookstore, startServerProcess, startTestApp, tempDir, testConfig, testSecret } from "./harness.js";
+import { freePort } from "../scripts/free-port.js";
 import { makeCertificate } from "./http/wire-clients.js";
 
 describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
@@ -104,5 +107,36 @@ describe("CORS for browser clients", () => {
       headers: { origin: "https://evil.example.com", "access-control-request-method": "POST" },
     });
     assert.equal(pre.status, 403);
+  });
+});
+
+describe("the README's TLS example, as typed", () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test("a certificate, tls.yaml, serve -f tls.yaml, then buf curl and bookstore ping with --cacert", async () => {
+    const block = /<!-- tls -->\n```sh\n([\s\S]*?)```/.exec(readFileSync("README.md", "utf8"))?.[1];
+    assert.ok(block, "README has its TLS block");
+    const lines = block.replace(/\\\n\s*/g, "").split("\n").filter(Boolean);
+    const at = lines.findIndex((l) => l.startsWith("npx bookstore serve"));
+    assert.equal(lines[at]!.replace(/\s+#.*$/, ""), "npx bookstore serve -f tls.yaml");
+    // in a directory of its own, the project's own bookstore and buf for npx, free ports for 8888/8889
+    const [userPort, searchPort] = [await freePort(), await freePort()];
+    const typed = (text: string) =>
+      text
+        .replaceAll("npx bookstore", `${process.execPath} ${resolve("bin/bookstore.js")}`)
+        .replaceAll("npx buf", resolve("node_modules/.bin/buf"))
+        .replaceAll("localhost:8889", `localhost:${searchPort}`);
+    const sh = (script: string) => promisify(execFile)("bash", ["-euo", "pipefail", "-c", typed(script)], { cwd: dir.path });
+    await sh(lines.slice(0, at).join("\n"));
+    const env = { ACCESS_SECRET: testSecret(), USER_PORT: String(userPort), SEARCH_PORT: String(searchPort) };
+    const server = await startServerProcess(["serve", "-f", "tls.yaml"], { cwd: dir.path, env, ready: /"service":"search".*"msg":"listening"/ });
+    try {
+      assert.match(server.output(), /"tls":true/);
+      const { stdout } = await sh(lines.slice(at + 1).join("\n"));
+      assert.deepEqual(stdout.trim().split("\n"), ["{}", "ok"]);
+    } finally {
+      await server.stop();
+    }
   });
 });
