@@ -63,6 +63,7 @@ export async function startBookstore(
         pendingBodyBytes: { perConnection: config.limits.maxPendingBodyBytesPerConnection, total: config.limits.maxPendingBodyBytes },
         logger: resources.logger,
         onClientAbort: resources.metrics.clientAbort,
+        onLeanCall: resources.metrics.leanUnaryCall,
         contextValues: clientAddress,
         // `"count": "0"` rather than nothing, as curl users of the tutorial expect; unknown fields are refused
         jsonOptions: { alwaysEmitImplicit: true, ignoreUnknownFields: false },

@@ -166,4 +166,14 @@ describe("the lean unary bridge answers byte for byte as connectNodeAdapter's", 
       assert.deepEqual(a, b);
     });
   }
+
+  test("the default server took the lean path for the calls above, the stock one never", async () => {
+    const served = async (app: typeof lean) => {
+      const text = await (await fetch(`${app.searchUrl}/metrics`)).text();
+      return Object.fromEntries([...text.matchAll(/^rpc_lean_unary_total\{protocol="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    };
+    const byDefault = await served(lean);
+    assert.ok((byDefault.connect ?? 0) > 5 && (byDefault.grpc ?? 0) > 5, JSON.stringify(byDefault));
+    assert.deepEqual(await served(stock), {});
+  });
 });

@@ -25,6 +25,8 @@ export interface NodeAdapterOptions extends ConnectRouterOptions {
   logger?: Pick<Logger, "debug" | "error">;
   /** Called once for each call whose client went away before its answer. */
   onClientAbort?: () => void;
+  /** Called once for each unary call the lean path served with Connect's parts (not via the router's handler). */
+  onLeanCall?: (protocol: "connect" | "grpc") => void;
   /**
    * Time a request's body may take to arrive, in milliseconds (client- and bidi-streaming
    * methods excepted: their request is a long-lived stream); then the call is answered
@@ -59,7 +61,7 @@ export function createNodeAdapter(options: NodeAdapterOptions): NodeHandler {
   const routerOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
   const router = createConnectRouter(routerOptions);
   const opt = validateUniversalHandlerOptions(routerOptions);
-  const leanPath = createLeanUnary(opt);
+  const leanPath = createLeanUnary(opt, options.onLeanCall);
   options.routes({
     get handlers() {
       return router.handlers;

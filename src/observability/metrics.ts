@@ -13,6 +13,8 @@ export interface Metrics {
   bookCacheLookup(result: "hit" | "miss"): void;
   /** A call whose client went away before its answer (connection closed, stream reset). */
   clientAbort(): void;
+  /** A unary call served by the lean bridge (http/lean-unary/), by protocol. */
+  leanUnaryCall(protocol: "connect" | "grpc"): void;
   render(): Promise<string>;
   readonly contentType: string;
 }
@@ -67,6 +69,12 @@ export function createMetrics(options: { process?: boolean; cluster?: boolean } 
     help: "Calls whose client went away before the answer",
     registers: [registry],
   });
+  const lean = new Counter({
+    name: "rpc_lean_unary_total",
+    help: "Unary calls served by the lean bridge, by protocol (the rest take Connect's own handler)",
+    labelNames: ["protocol"],
+    registers: [registry],
+  });
   const loginOutcome: Record<string, string> = {
     ok: "success",
     unauthenticated: "bad_credentials",
@@ -85,6 +93,7 @@ export function createMetrics(options: { process?: boolean; cluster?: boolean } 
     cacheLookup: (result) => cache.inc({ result }),
     bookCacheLookup: (result) => bookCache.inc({ result }),
     clientAbort: () => aborts.inc(),
+    leanUnaryCall: (protocol) => lean.inc({ protocol }),
     render: options.cluster ? clusterRender(registry) : () => registry.metrics(),
     contentType: registry.contentType,
   };

@@ -54,7 +54,7 @@ export interface LeanUnary {
 
 /**
  * The lean path for unary calls next to a Connect router built with `options` (validated, as
- * `validateUniversalHandlerOptions` returns them): the request body is read into memory up to
+ * `validateUniversalHandlerOptions` returns them; `onServed` hears of each call it serves itself): the request body is read into memory up to
  * the message limit instead of through an async generator, no AbortController is aborted (and
  * no DOMException created) when a call ends normally, and the response is written with one
  * `end(body)`. Plain Connect unary calls and single-message gRPC unary calls of a registered
@@ -66,7 +66,7 @@ export interface LeanUnary {
  * lean.service(ElizaService, impl); // next to router.service(ElizaService, impl)
  * lean.serve(req, res, handler, url, intake, undefined, () => false).catch(report);
  */
-export function createLeanUnary(options: UniversalHandlerOptions): LeanUnary {
+export function createLeanUnary(options: UniversalHandlerOptions, onServed?: (protocol: "connect" | "grpc") => void): LeanUnary {
   const methods = new Map<string, { connect: ReturnType<typeof createConnectUnary>; grpc: ReturnType<typeof createGrpcUnary> }>();
   const readMaxBytes = options.readMaxBytes;
   return {
@@ -87,12 +87,14 @@ export function createLeanUnary(options: UniversalHandlerOptions): LeanUnary {
       const chunks = await readBody(req, res, readMaxBytes, intake, format !== undefined);
       const call = { url, header, signal, contextValues };
       if (fast !== undefined && format !== undefined) {
+        onServed?.("connect");
         const r = await fast.connect({ ...call, binary: format.binary, body: iterate(chunks) });
         return send(res, r.status, r.header, undefined, r.body);
       }
       if (fast !== undefined && isPlainGrpcUnary(req.httpVersion, req.method, req.headers)) {
         const message = singleEnvelope(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), readMaxBytes);
         if (message !== undefined) {
+          onServed?.("grpc");
           const r = await fast.grpc({ ...call, message });
           return send(res, r.status, r.header, r.trailer, r.body);
         }
