@@ -71,7 +71,8 @@ describe("the browser page, in headless Chromium, cross-origin over Connect and 
         await page.fill("#username", "erin");
         await page.fill("#password", "wrong");
         await page.click("#login button");
-        await settled(page, /unauthenticated/);
+        // the status still says TOKEN_MISSING until the login's answer replaces it
+        await settled(page, /invalid username or password/);
         assert.equal(await status(page), "unauthenticated: invalid username or password");
 
         await page.fill("#password", "erin-password");
