@@ -10,7 +10,7 @@
 // `protoc`) with --descriptor_set_in: nothing is copied by hand, and the rules always match the
 // validator that enforces them.
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,6 +64,17 @@ export function writeProtoImage(out: string): void {
       ],
       { stdio: ["ignore", "inherit", "inherit"] },
     );
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The descriptor set's bytes, for a reader that needs no file (@grpc/proto-loader). */
+export function readProtoImage(): Buffer {
+  const scratch = mkdtempSync(join(tmpdir(), "proto-image-out-"));
+  try {
+    writeProtoImage(join(scratch, "proto.binpb"));
+    return readFileSync(join(scratch, "proto.binpb"));
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

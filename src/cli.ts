@@ -115,10 +115,11 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const workersFlag = values.workers as string | undefined;
   if (workersFlag !== undefined && !/^\d{1,3}$/.test(workersFlag)) throw new UsageError("--workers takes a number (0: one per core with Redis)");
   const config = workersFlag === undefined ? configFrom(values.file as string | undefined, env) : configFrom(values.file as string | undefined, { ...env, WORKERS: workersFlag });
+  // one logger for the process: the primary's, or the server's and its tracing's
+  const logger = createLogger({ name: config.name, ...config.log });
   if (cluster.isPrimary) {
     const count = workerCount(config);
     if (count > 1) {
-      const logger = createLogger({ name: config.name, ...config.log });
       // migrate once before the workers start: SQLite has no migration lock, so workers migrating at once race
       if (config.database.autoMigrate) await (await openStorage(config, { logger })).close();
       return runPrimary(count, logger);
@@ -126,9 +127,9 @@ async function serve(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   }
   let app: Awaited<ReturnType<typeof startBookstore>>;
   // before anything listens, so that every call is traced (when OTEL_* asks for it)
-  const stopTracing = await startTracing(env, createLogger({ name: config.name, ...config.log }));
+  const stopTracing = await startTracing(env, logger);
   try {
-    app = await startBookstore(config, { only: only as ServiceName | undefined });
+    app = await startBookstore(config, { only: only as ServiceName | undefined, logger });
   } catch (err) {
     await stopTracing();
     if (!cluster.isWorker) throw err;

@@ -3,17 +3,11 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { createVerifier } from "fast-jwt";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { writeProtoImage } from "../../scripts/proto-image.js";
+import { readProtoImage } from "../../scripts/proto-image.js";
 
 const verify = createVerifier({ key: process.env.ACCESS_SECRET!, algorithms: ["HS256"], requiredClaims: ["exp"] });
 // the schema as a descriptor set: proto/ imports buf/validate/validate.proto, which exists only compiled
-const image = join(mkdtempSync(join(tmpdir(), "grpc-js-peer-")), "proto.binpb");
-writeProtoImage(image);
-const def = protoLoader.loadFileDescriptorSetFromBuffer(readFileSync(image), { longs: String, defaults: true });
-rmSync(dirname(image), { recursive: true, force: true });
+const def = protoLoader.loadFileDescriptorSetFromBuffer(readProtoImage(), { longs: String, defaults: true });
 const pkg = grpc.loadPackageDefinition(def) as any;
 
 const auth: grpc.ServerInterceptor = (method, call) =>

@@ -28,7 +28,7 @@ export function openDatabase(
   // every query: a span when tracing is on (the statement as written, never its parameters)
   const log = (e: LogEvent) => {
     if (e.level === "query") onQuery?.(e.query.sql);
-    const attributes = { "db.system": system, "db.statement": e.query.sql };
+    const attributes = () => ({ "db.system": system, "db.statement": e.query.sql });
     recordClientSpan(`db ${system}`, attributes, Date.now() - e.queryDurationMillis, e.level === "error");
   };
   if (dataSource.startsWith("sqlite:")) {

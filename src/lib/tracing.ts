@@ -25,11 +25,12 @@ export async function inSpan<T>(name: string, attributes: Attributes, work: () =
 
 /**
  * A finished client call as a child span of the active one, given when it started (epoch ms):
- * how a query is recorded from kysely's log event, which comes once the query is done.
+ * how a query is recorded from kysely's log event, which comes once the query is done. The
+ * attributes are only built when there is a span to record them on.
  */
-export function recordClientSpan(name: string, attributes: Attributes, startedAtMs: number, failed: boolean): void {
+export function recordClientSpan(name: string, attributes: () => Attributes, startedAtMs: number, failed: boolean): void {
   if (trace.getActiveSpan() === undefined) return;
-  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes, startTime: startedAtMs });
+  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes: attributes(), startTime: startedAtMs });
   if (failed) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
 }
