@@ -33,8 +33,11 @@ async function keyedConfig(name: string, auth: Partial<Config["auth"]>): Promise
   const base = testConfig(dir.path, { dataSource: `sqlite:${join(dir.path, `${name}.db`)}` });
   const config = withAuth(base, { accessSecret: "", ...auth });
   const storage = await openStorage(config, { passwordCost: testPasswordCost });
-  await addUser(storage, { username: "alice", password: "alice-password" }).catch(() => undefined);
-  await storage.close();
+  try {
+    await addUser(storage, { username: "alice", password: "alice-password" });
+  } finally {
+    await storage.close();
+  }
   return config;
 }
 
@@ -114,11 +117,13 @@ describe("a search service that knows only the user service's JWKS URL", () => {
     const userPort = user.ports.user!;
     const jwksUrl = `${user.userUrl}/.well-known/jwks.json`;
     const { logger, lines } = memoryLogger();
-    // no secret and no key: only the URL (cool-down 0 so the rotation below is seen at once)
+    // no secret and no key: only the URL (cool-down 0 so the rotation below is seen at once;
+    // JwksMaxAge 1 s so the retirement at the end reaches it within the test)
     const searchOnly = withAuth(testConfig(dir.path, { dataSource: `sqlite:${join(dir.path, "jwks-search.db")}` }), {
       accessSecret: "",
       jwksUrl,
       jwksCooldown: 0,
+      jwksMaxAge: 1,
     });
     const verifier = await startTestApp(searchOnly, { only: "search", logger });
     try {
@@ -141,12 +146,20 @@ describe("a search service that knows only the user service's JWKS URL", () => {
       assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenB))), "ok");
       assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenA))), "ok");
 
-      // retire A: it is no longer published, and the user service itself refuses it
+      // retire A: it is no longer published, the user service itself refuses it, and so does the
+      // JWKS-only verifier once it has refetched (A's token is in its verified-token cache)
       const retired = withAuth({ ...userConfig, user: { port: userPort } }, { algorithm: "EdDSA", signingKeyFile: keyB.privateKeyFile });
       user = await startTestApp(retired);
       assert.deepEqual((await jwks(user.userUrl)).keys.map((k) => k.kid), [keyB.kid]);
       assert.equal(await code(search(user.searchUrl).do({ name: "go-zero" }, auth(tokenA))), "Unauthenticated");
       assert.equal(await code(search(user.searchUrl).do({ name: "go-zero" }, auth(tokenB))), "ok");
+      assert.equal(
+        await settlesTo(10_000, "Unauthenticated", () => code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenA)))),
+        "Unauthenticated",
+        "the JWKS-only verifier refuses the retired key's token",
+      );
+      assert.equal(await code(search(verifier.searchUrl, true).do({ name: "go-zero" }, auth(tokenA))), "Unauthenticated", "over gRPC too");
+      assert.equal(await code(search(verifier.searchUrl).do({ name: "go-zero" }, auth(tokenB))), "ok");
       for (const l of lines) assert.doesNotMatch(l, new RegExp(tokenA.split(".")[2]!));
     } finally {
       await user.close();

@@ -4,6 +4,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { context, propagation, trace } from "@opentelemetry/api";
+import { Redis } from "ioredis";
+import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { loadConfig, type Config } from "../src/config.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
@@ -34,6 +37,25 @@ const redisUrl = testRedisUrl();
 const mysql = testMysqlUrl();
 
 const count = (codes: string[], c: string) => codes.filter((x) => x === c).length;
+
+// The password checks that ran, seen as the server's own `password.verify` spans (src/auth/password.ts)
+// through an in-memory exporter registered as a user's OpenTelemetry SDK would be: what reached
+// the hash is counted, not inferred from the answers.
+const spans = new InMemorySpanExporter();
+const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+provider.register();
+after(async () => {
+  await provider.shutdown();
+  trace.disable();
+  context.disable();
+  propagation.disable();
+});
+/** Runs `work` and returns its result with how many password hashes were checked meanwhile. */
+async function countingHashes<T>(work: () => Promise<T>): Promise<{ result: T; hashed: number }> {
+  spans.reset();
+  const result = await work();
+  return { result, hashed: spans.getFinishedSpans().filter((s) => s.name === "password.verify").length };
+}
 
 /** A config file the in-process servers and the CLI both read; every client address comes from X-Forwarded-For. */
 function configFile(name: string, lines: string[]): { file: string; config: Config } {
@@ -80,9 +102,11 @@ for (const store of ["in-process", "redis"]) {
       );
 
     test("40 wrong guesses at once from one address: exactly MaxFailuresPerUser reach the password hash", async () => {
-      const codes = (await Promise.all(Array.from({ length: 40 }, (_, i) => login(i, "alice", "wrong-password", "203.0.113.7")))).map((o) => o.code);
+      const { result, hashed } = await countingHashes(() => Promise.all(Array.from({ length: 40 }, (_, i) => login(i, "alice", "wrong-password", "203.0.113.7"))));
+      const codes = result.map((o) => o.code);
       assert.equal(count(codes, "Unauthenticated"), 5, codes.join(" "));
       assert.equal(count(codes, "ResourceExhausted"), 35);
+      assert.equal(hashed, 5, "password hashes checked");
     });
 
     test("a lock holds one (username, address) pair: the owner logs in from elsewhere", async () => {
@@ -122,26 +146,43 @@ for (const store of ["in-process", "redis"]) {
 }
 
 describe("Redis down: the login limits fall back to each instance's own", { skip: needs("redis") }, () => {
-  test("parallel guesses are still capped while Redis cannot be reached", async () => {
-    await checkRedis(redisUrl!);
-    const { proxy, url } = await proxyFor(redisUrl!, 6379);
-    const prefix = testKeyPrefix();
-    const { config } = configFile("guess-outage", ["CacheRedis:", `  Url: ${url}`, `  KeyPrefix: "${prefix}"`]);
-    await addTestUsers(config, "alice");
-    const app = await startTestApp(config, { only: "user" });
-    try {
-      proxy.cut();
-      const client = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
-      const codes = (await Promise.all(Array.from({ length: 20 }, () => outcome(client.login({ username: "alice", password: "wrong-password" }, { headers: { "x-forwarded-for": "203.0.113.9" } }))))).map((o) => o.code);
-      assert.equal(count(codes, "Unauthenticated"), 5, codes.join(" "));
-      assert.equal(count(codes, "ResourceExhausted"), 15);
-      assert.equal((await outcome(client.login({ username: "alice", password: "alice-password" }, { headers: { "x-forwarded-for": "198.51.100.1" } }))).code, "ok", "logins keep working");
-    } finally {
-      await app.close();
-      await proxy.close();
-      await dropKeys(redisUrl!, prefix);
-    }
-  });
+  for (const failure of ["cut", "stall"] as const) {
+    test(`Redis ${failure === "cut" ? "refusing connections" : "hung"}: parallel guesses are still capped before the hash, and logins keep working`, async () => {
+      await checkRedis(redisUrl!);
+      const { proxy, url } = await proxyFor(redisUrl!, 6379);
+      const prefix = testKeyPrefix();
+      const { config } = configFile(`guess-outage-${failure}`, ["CacheRedis:", `  Url: ${url}`, `  KeyPrefix: "${prefix}"`]);
+      await addTestUsers(config, "alice", "bob");
+      const app = await startTestApp(config, { only: "user" });
+      try {
+        const client = createClient(UserService, createConnectTransport({ baseUrl: app.userUrl, httpVersion: "1.1" }));
+        const attempt = (username: string, password: string, address: string) =>
+          outcome(client.login({ username, password }, { headers: { "x-forwarded-for": address } })).then((o) => o.code);
+        // while Redis answers, the counters are there (and the connection below is a live one)
+        assert.equal(await attempt("bob", "wrong-password", "203.0.113.8"), "Unauthenticated");
+        const redis = new Redis(redisUrl!, { lazyConnect: true, maxRetriesPerRequest: 0 });
+        await redis.connect();
+        try {
+          assert.deepEqual(await redis.hgetall(`${prefix}login:fail:user:bob`), { "203.0.113.8": "1" });
+        } finally {
+          redis.disconnect();
+        }
+        proxy[failure]();
+        const { result: codes, hashed } = await countingHashes(() =>
+          Promise.all(Array.from({ length: 20 }, () => attempt("alice", "wrong-password", "203.0.113.9"))),
+        );
+        assert.equal(count(codes, "Unauthenticated"), 5, codes.join(" "));
+        assert.equal(count(codes, "ResourceExhausted"), 15);
+        assert.equal(hashed, 5, "password hashes checked while Redis is down");
+        assert.equal(await attempt("alice", "alice-password", "203.0.113.9"), "ResourceExhausted", "the pair stays locked, even with the right password");
+        assert.equal(await attempt("alice", "alice-password", "198.51.100.1"), "ok", "logins keep working");
+      } finally {
+        await app.close();
+        await proxy.close();
+        await dropKeys(redisUrl!, prefix);
+      }
+    });
+  }
 });
 
 describe("MariaDB compares usernames exactly (NO PAD)", { skip: needs("mysql") }, () => {

@@ -1,5 +1,4 @@
-import { createHmac, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign as nodeSign, X509Certificate, type KeyObject } from "node:crypto";
 import { exportJWK, SignJWT } from "jose";
 
 /** A named `authorization` header value (undefined: no header) that must be refused. */
@@ -27,22 +26,57 @@ function swapChar(s: string, i: number): string {
   return s.slice(0, i) + c + s.slice(i + 1);
 }
 
-/** A self-signed certificate (base64 DER), for an x5c header the server must ignore. */
-function selfSignedCertificate(key: KeyObject): string {
-  const pem = key.export({ type: "pkcs8", format: "pem" }) as string;
-  try {
-    const cert = execFileSync("openssl", ["req", "-x509", "-key", "/dev/stdin", "-subj", "/CN=attacker", "-days", "1", "-outform", "DER"], {
-      input: pem,
-      stdio: ["pipe", "pipe", "ignore"],
-    });
-    return cert.toString("base64");
-  } catch {
-    return randomBytes(600).toString("base64");
+/** DER: a tag, its definite length, and the contents. */
+function der(tag: number, ...contents: Buffer[]): Buffer {
+  const body = Buffer.concat(contents);
+  const n = body.length;
+  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  return Buffer.concat([Buffer.from([tag]), length, body]);
+}
+
+/** A DER object identifier from its dotted form. */
+function oid(dotted: string): Buffer {
+  const [a, b, ...rest] = dotted.split(".").map(Number) as [number, number, ...number[]];
+  const bytes = [40 * a + b];
+  for (const arc of rest) {
+    const base128 = [arc & 0x7f];
+    for (let v = arc >> 7; v > 0; v >>= 7) base128.unshift((v & 0x7f) | 0x80);
+    bytes.push(...base128);
   }
+  return der(0x06, Buffer.from(bytes));
 }
 
 /**
- * At least 80 tokens an attacker could send, generated from keys made here (nothing secret is
+ * A self-signed X.509 v3 certificate (base64 DER, CN=attacker, sha256WithRSAEncryption), for
+ * an x5c header the server must ignore. Built here from DER, not by a tool that might be
+ * missing, and checked with node:crypto: it throws rather than return anything but a real certificate.
+ */
+function selfSignedCertificate(key: KeyObject): string {
+  const rsaSha256 = der(0x30, oid("1.2.840.113549.1.1.11"), der(0x05));
+  const name = der(0x30, der(0x31, der(0x30, oid("2.5.4.3"), der(0x0c, Buffer.from("attacker")))));
+  const utcTime = (d: Date) => der(0x17, Buffer.from(d.toISOString().replace(/[-:T]/g, "").slice(2, 14) + "Z"));
+  const now = Date.now();
+  const tbs = der(
+    0x30,
+    der(0xa0, der(0x02, Buffer.from([2]))), // version: v3
+    der(0x02, Buffer.from([0x01, ...randomBytes(8)])), // a positive serial number
+    rsaSha256,
+    name,
+    der(0x30, utcTime(new Date(now - 60_000)), utcTime(new Date(now + 86_400_000))),
+    name,
+    createPublicKey(key).export({ type: "spki", format: "der" }),
+  );
+  const signature = nodeSign("sha256", tbs, key);
+  const cert = der(0x30, tbs, rsaSha256, der(0x03, Buffer.from([0]), signature));
+  const parsed = new X509Certificate(cert);
+  if (parsed.subject !== "CN=attacker" || !parsed.verify(createPublicKey(key)) || parsed.checkIssued(parsed) !== true) {
+    throw new Error("the x5c test certificate did not come out as a self-signed certificate");
+  }
+  return cert.toString("base64");
+}
+
+/**
+ * The 131 tokens an attacker could send (the README's count, held exactly by tokens.test.ts), generated from keys made here (nothing secret is
  * committed). Each carries `canary` somewhere an echo would show. `secret` is the server's own
  * HS256 secret: tokens signed with it prove that claim checks, not only the signature, refuse.
  */
