@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
@@ -65,8 +65,23 @@ describe("TLS: one port negotiates HTTP/2 or HTTP/1.1 by ALPN", () => {
     }
   });
 
-  test("a client that does not trust the certificate is refused", async () => {
-    await assert.rejects(createClient(SearchService, createConnectTransport({ baseUrl: `https://localhost:${app.ports.search}`, httpVersion: "1.1" })).ping({}));
+  test("a client that does not trust the certificate is refused: the certificate fails verification", async () => {
+    const baseUrl = `https://localhost:${app.ports.search}`;
+    const untrusting = {
+      "Connect over HTTP/1.1": createConnectTransport({ baseUrl, httpVersion: "1.1" }),
+      "Connect over HTTP/2": createConnectTransport({ baseUrl, httpVersion: "2" }),
+      gRPC: createGrpcTransport({ baseUrl }),
+    };
+    for (const [name, transport] of Object.entries(untrusting)) {
+      await assert.rejects(createClient(SearchService, transport).ping({}), (err: unknown) => {
+        assert.ok(err instanceof ConnectError, name);
+        // connect-node reports a failed TLS handshake as internal, with node:tls's error as the cause
+        assert.equal(err.code, Code.Internal, name);
+        assert.equal((err.cause as NodeJS.ErrnoException | undefined)?.code, "DEPTH_ZERO_SELF_SIGNED_CERT", name);
+        assert.equal(err.rawMessage, "self-signed certificate", name);
+        return true;
+      });
+    }
   });
 });
 

@@ -14,10 +14,21 @@ function headerListSize(rawHeaders: readonly string[]): number {
 }
 
 /**
+ * The size of an HTTP/1.x request head as it came on the wire, request line to blank line (less any
+ * optional whitespace the parser trimmed): Node's own `maxHeaderSize` counts only the target and
+ * the fields' names and values, so a head up to a few dozen bytes over the limit would pass it.
+ */
+function headSize(req: { method?: string; url?: string; rawHeaders: readonly string[] }): number {
+  let size = (req.method ?? "").length + 1 + Buffer.byteLength(req.url ?? "", "latin1") + " HTTP/1.1\r\n".length + 2;
+  for (let i = 0; i < req.rawHeaders.length; i++) size += Buffer.byteLength(req.rawHeaders[i]!, "latin1") + 2;
+  return size;
+}
+
+/**
  * The first step of every request on a port, in front of every other handler:
  * - an HTTP/2 header list over `maxHeaderBytes` is refused with 431 (gRPC: `resource_exhausted`),
  *   whether or not the client has acknowledged the SETTINGS that announced the limit (nghttp2
- *   enforces it only after the acknowledgement);
+ *   enforces it only after the acknowledgement); so is an HTTP/1.1 head over it, counted as sent;
  * - anything the handlers throw while taking a request is logged once through the logger and
  *   answered (500 `internal`), never left to `uncaughtException`.
  */
@@ -25,6 +36,9 @@ export function guardRequests(handler: NodeHandler, options: { logger: Pick<Logg
   return (req, res) => {
     if ("stream" in req && headerListSize(req.rawHeaders) > options.maxHeaderBytes) {
       return refuse(req, res, Code.ResourceExhausted, `request headers over MaxHeaderBytes (${options.maxHeaderBytes})`, 431);
+    }
+    if (!("stream" in req) && headSize(req) > options.maxHeaderBytes) {
+      return refuse(req, res, Code.ResourceExhausted, `request head over MaxHeaderBytes (${options.maxHeaderBytes})`, 431, { connection: "close" });
     }
     try {
       handler(req, res);
