@@ -23,7 +23,7 @@ const serverLimits = {
     default: defaultServerLimits.maxHeaderBytes,
     min: 4096,
     max: 1024 * 1024,
-    doc: "request head (HTTP/1.1) or header list (HTTP/2, acknowledged SETTINGS or not): else 431",
+    doc: "request head as sent (HTTP/1.1: else 431) or header list (HTTP/2: 431 while the client has not acknowledged the SETTINGS announcing it; after, nghttp2 resets the stream with `ENHANCE_YOUR_CALM`, which grpc-js reads as `resource_exhausted`)",
   }),
   maxConcurrentStreams: int({
     yaml: "MaxConcurrentStreams",
