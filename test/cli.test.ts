@@ -89,6 +89,7 @@ describe("bookstore command", () => {
     assert.equal(redis.stderr, "bookstore: config: REDIS_URL is not a valid URL\n");
 
     const scheme = await run(["serve"], { cwd, env: { REDIS_URL: "http://user:hunter2@cache:6379" } });
+    assert.equal(scheme.code, 1);
     assert.equal(scheme.stderr, "bookstore: config: REDIS_URL must use redis:// or rediss://\n");
 
     const blocker = createServer();
@@ -136,8 +137,8 @@ describe("bookstore command", () => {
       const res = await post(`http://127.0.0.1:${searchPort}/search.v1.SearchService/Do`, { name: "go-zero" }, login.body.accessToken);
       assert.equal(res.status, 401);
     } finally {
-      await users.stop();
-      await search.stop();
+      assert.equal(await users.stop(), 0, "SIGTERM exits 0");
+      assert.equal(await search.stop(), 0, "SIGTERM exits 0");
     }
   });
 });

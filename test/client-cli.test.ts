@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { runBookstore, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+import { memoryLogger, runBookstore, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 
 const run = (args: string[], env: Record<string, string>, stdin = "") => runBookstore(args, { env, stdin });
@@ -85,5 +86,62 @@ describe("the typed client commands: bookstore login / search / ping", () => {
     const down = await run(["ping", "--url", "http://127.0.0.1:1"], {});
     assert.equal(down.code, 1);
     assert.match(down.stderr, /^unavailable: /);
+  });
+});
+
+/** True when nothing listens on `port` at 127.0.0.1 or ::1 (where `localhost` may lead), else what was found. */
+async function portFree(port: number): Promise<true | string> {
+  for (const host of ["127.0.0.1", "::1"]) {
+    const outcome = await new Promise<string>((resolve) => {
+      const probe = createServer();
+      probe.once("error", (err: NodeJS.ErrnoException) => resolve(err.code ?? "error"));
+      probe.listen(port, host, () => probe.close(() => resolve("free")));
+    });
+    if (outcome === "EADDRINUSE") return `port ${port} is in use on ${host}`;
+    // EADDRNOTAVAIL: no IPv6 loopback here, so localhost cannot lead there either
+  }
+  return true;
+}
+
+describe("the client commands' defaults: --url http://localhost:8888 for login, :8889 for search and ping, --protocol connect", () => {
+  const dir = tempDir();
+  after(() => dir.remove());
+
+  test("no --url and no --protocol: login reaches 8888, search and ping 8889, all over the Connect protocol", async (t) => {
+    for (const port of [8888, 8889]) {
+      const free = await portFree(port);
+      if (free !== true) return void t.skip(`${free}: the defaults need it free`);
+    }
+    const config = { ...testConfig(dir.path), user: { port: 8888 }, search: { port: 8889 } };
+    const storage = await openStorage(config, { passwordCost: testPasswordCost });
+    await addUser(storage, { username: "alice", password: "alice-password" });
+    await storage.close();
+    const { logger, lines } = memoryLogger();
+    let app: Awaited<ReturnType<typeof startTestApp>>;
+    try {
+      app = await startTestApp(config, { logger });
+    } catch (err) {
+      // taken between the check and now (another test run on this machine)
+      if (/already in use/.test(String(err))) return void t.skip(String(err));
+      throw err;
+    }
+    try {
+      const env = { BOOKSTORE_TOKEN_FILE: join(dir.path, "token") };
+      const login = await run(["login", "alice"], env, "alice-password\n");
+      assert.equal(login.code, 0, login.stderr);
+      const found = await run(["search", "go-zero", "--token", login.stdout.trim()], env);
+      assert.equal(found.code, 0, found.stderr);
+      assert.deepEqual(JSON.parse(found.stdout), { name: "go-zero", count: "100" });
+      const ping = await run(["ping"], env);
+      assert.deepEqual([ping.code, ping.stdout, ping.stderr], [0, "ok\n", ""]);
+    } finally {
+      await app.close();
+    }
+    // the server's access log: which method came in, and over which protocol
+    const calls = lines.map((l) => JSON.parse(l) as { msg: string; method?: string; protocol?: string }).filter((l) => l.msg === "rpc");
+    assert.deepEqual(
+      calls.map((c) => `${c.method} ${c.protocol}`),
+      ["user.v1.UserService/Login connect", "search.v1.SearchService/Do connect", "search.v1.SearchService/Ping connect"],
+    );
   });
 });

@@ -305,6 +305,12 @@ export async function startServerProcess(
       return exited;
     },
   };
-  await proc.waitFor(options.ready ?? /"service":"search".*"msg":"listening"/, options.readyCount ?? 1);
+  try {
+    await proc.waitFor(options.ready ?? /"service":"search".*"msg":"listening"/, options.readyCount ?? 1);
+  } catch (err) {
+    // never leave a server running that its test will not stop
+    child.kill("SIGKILL");
+    throw err;
+  }
   return proc;
 }

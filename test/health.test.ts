@@ -33,13 +33,19 @@ describe("grpc.health.v1.Health and HTTP probes", () => {
 
   test("Watch streams SERVING, then NOT_SERVING when the server shuts down, then ends", async () => {
     const health = createClient(Health, createGrpcTransport({ baseUrl: app.searchUrl }));
+    // every wait is bounded: a stream that says nothing, or never ends, fails the test
+    const signal = AbortSignal.timeout(20_000);
     const seen: Status[] = [];
+    let ended = false;
     const stream = (async () => {
-      for await (const res of health.watch({ service: "search.v1.SearchService" })) seen.push(res.status);
-    })();
-    while (seen.length === 0) await sleep(10);
-    const unknown = health.watch({ service: "nope" });
-    for await (const res of unknown) assert.equal(res.status, Status.SERVICE_UNKNOWN);
+      for await (const res of health.watch({ service: "search.v1.SearchService" }, { signal })) seen.push(res.status);
+    })().finally(() => (ended = true));
+    const deadline = Date.now() + 20_000;
+    while (seen.length === 0 && !ended && Date.now() < deadline) await sleep(10);
+    assert.deepEqual(seen, [Status.SERVING], "the current status comes first, at once");
+    const unknown: Status[] = [];
+    for await (const res of health.watch({ service: "nope" }, { signal })) unknown.push(res.status);
+    assert.deepEqual(unknown, [Status.SERVICE_UNKNOWN], "an unknown service: SERVICE_UNKNOWN, then the stream ends");
     const closing = app.close(5000);
     await stream;
     await closing;
