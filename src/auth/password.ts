@@ -84,10 +84,15 @@ async function verifyScrypt(password: string, stored: string): Promise<boolean> 
   const expected = Buffer.from(m[5]!, "base64");
   if (expected.length < 16 || expected.length > 64) return false;
   const N = 2 ** ln;
-  const actual = await new Promise<Buffer>((resolve, reject) => {
-    scrypt(password.normalize("NFC"), salt, expected.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
+  // parameters within these bounds that OpenSSL still refuses (N >= 2^(16 r)) are a mismatch, not a throw
+  const actual = await new Promise<Buffer | undefined>((resolve) => {
+    try {
+      scrypt(password.normalize("NFC"), salt, expected.length, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
+        resolve(err ? undefined : key),
+      );
+    } catch {
+      resolve(undefined);
+    }
   });
-  return timingSafeEqual(actual, expected);
+  return actual !== undefined && timingSafeEqual(actual, expected);
 }
