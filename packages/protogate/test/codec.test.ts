@@ -402,6 +402,23 @@ describe("registered claims", () => {
     assert.equal(await reason(both.verify(token({ userId: 1, aud }))), "bad_claims", "iss missing");
     assert.equal(await reason(codec.verify(token({ userId: 1, aud: [] }))), "bad_claims", "an empty aud is still an aud");
     assert.equal(await reason(codec.verify(token({ userId: 1, iss: null }))), "bad_claims");
+    // refused by these rules themselves, not only as undeclared claims
+    const lenient = make({ unknownClaims: "ignore" });
+    assert.equal(await reason(lenient.verify(token({ userId: 1 }))), "accepted");
+    assert.equal(await reason(lenient.verify(token({ userId: 1, iss }))), "bad_claims", "iss carried, none configured (unknown claims ignored)");
+    assert.equal(await reason(lenient.verify(token({ userId: 1, aud }))), "bad_claims", "aud carried, none configured (unknown claims ignored)");
+  });
+
+  test("registered claims of the wrong type are bad_claims, whatever their value would compare as", async () => {
+    at(T);
+    // a string compares with numbers as the number it spells: never expired, not yet valid, or accepted for it
+    assert.equal(await reason(codec.verify(token({ userId: 1, exp: String(T - 1000) }))), "bad_claims", "exp a string in the past");
+    assert.equal(await reason(codec.verify(token({ userId: 1, exp: String(T + 600) }))), "bad_claims", "exp a string in the future");
+    assert.equal(await reason(codec.verify(token({ userId: 1, nbf: String(T + 10_000) }))), "bad_claims", "nbf a string in the future");
+    assert.equal(await reason(codec.verify(token({ userId: 1, nbf: String(T - 10) }))), "bad_claims", "nbf a string in the past");
+    assert.equal(await reason(codec.verify(token({ userId: 1, iat: String(T) }))), "bad_claims", "iat a string");
+    assert.equal(await reason(codec.verify(token({ userId: 1, iat: T + 0.5 }))), "bad_claims", "iat fractional");
+    assert.equal(await reason(codec.verify(token({ userId: 1, exp: Infinity }))), "bad_claims", "exp infinite (as JSON: null)");
   });
 
   test("the lifetime is capped: exp - iat at most lifetime + tolerance, and without iat from now", async () => {

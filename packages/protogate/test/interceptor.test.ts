@@ -182,6 +182,8 @@ for (const [name, open] of Object.entries(transports)) {
 
     test("an optional method runs anonymously without a token, with the claims with one, and refuses a bad one", async () => {
       assert.equal(ok(await h.call("Optional")).who, "anonymous");
+      assert.equal(ok(await h.call("Optional", "")).who, "anonymous", "an empty header is no token");
+      assert.equal(ok(await h.call("Optional", " \t ")).who, "anonymous", "nor is white space");
       assert.equal(ok(await h.call("Optional", `Bearer ${alice}`)).who, "user:42 roles:admin,ops");
       assert.equal(ok(await h.call("Optional", carol)).who, "user:9 roles:", "a raw token, as go-zero clients send it");
       const calls = h.seen.Optional;

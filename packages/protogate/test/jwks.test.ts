@@ -319,3 +319,121 @@ describe("a remote JWKS", () => {
     ring.close();
   });
 });
+
+describe("a remote JWKS: the document, the log, the version", () => {
+  /** A logger that keeps what it is told. */
+  const recording = () => {
+    const lines: { level: "warn" | "info"; fields: Record<string, unknown>; message: string }[] = [];
+    const logger: JwksLogger = {
+      warn: (fields, message) => lines.push({ level: "warn", fields: fields as Record<string, unknown>, message }),
+      info: (fields, message) => lines.push({ level: "info", fields: fields as Record<string, unknown>, message }),
+    };
+    return { lines, logger };
+  };
+  const kids = async (set: KeySet, kid: string | undefined, alg = "EdDSA") => (await set.candidates(kid, alg)).map((k) => k.kid);
+
+  test("one warning per outage (URL without its query, the error, the keys still held), one info line when it ends", async () => {
+    let accept: string | undefined;
+    const h = await host((res) => res.writeHead(503).end());
+    const { lines, logger } = recording();
+    const clock = manualClock();
+    const url = `${h.url}?token=secret`;
+    const remote = remoteSet({ url, clock, logger, cooldownMs: 1000, maxAgeMs: 60_000, minIntervalMs: 0 });
+    assert.equal(await remote.ready(), false);
+    clock.advance(1000);
+    assert.equal(await reason(Promise.resolve(remote.candidates("x", "EdDSA"))), "unavailable");
+    assert.equal(h.requests(), 2);
+    assert.deepEqual(lines, [
+      {
+        level: "warn",
+        fields: { url: h.url, error: "HTTP 503", cachedKeys: 0 },
+        message: "JWKS fetch failed; serving with the cached keys",
+      },
+    ]);
+    h.respond((res) => {
+      accept = String(res.req.headers.accept);
+      json({ keys: [...ed.jwks, ...rsa.jwks] })(res);
+    });
+    clock.advance(1000);
+    assert.deepEqual(await kids(remote, ed.kid), [ed.kid]);
+    assert.equal(accept, "application/json");
+    assert.deepEqual(lines.slice(1), [{ level: "info", fields: { keys: 2 }, message: "JWKS reachable again" }]);
+    // a good fetch after a good fetch says nothing; the next failure warns again, with the keys held
+    clock.advance(60_001);
+    await remote.candidates(ed.kid, "EdDSA");
+    assert.equal(lines.length, 2);
+    h.respond((res) => res.writeHead(500).end());
+    clock.advance(60_001);
+    assert.deepEqual(await kids(remote, ed.kid), [ed.kid], "the cached keys serve");
+    assert.deepEqual(lines.slice(2), [{ level: "warn", fields: { url: h.url, error: "HTTP 500", cachedKeys: 2 }, message: "JWKS fetch failed; serving with the cached keys" }]);
+  });
+
+  test("what the document may hold: non-objects skipped, the first of a repeated kid kept, 32 keys at most, 64 KiB at most", async () => {
+    const many = await Promise.all(Array.from({ length: 33 }, async () => issuer(await signingKey("EdDSA"))));
+    const dup = { ...rsa.jwks[0]!, kid: ed.kid };
+    const h = await host(json({ keys: [null, [ed.jwks[0]], "x", 5, ...ed.jwks, dup, ...many.slice(0, 30).flatMap((i) => i.jwks)] }));
+    const remote = remoteSet({ url: h.url, cooldownMs: 60_000, minIntervalMs: 0 });
+    assert.equal(await remote.ready(), true);
+    const held = await remote.candidates(ed.kid, "EdDSA");
+    assert.deepEqual(held.map((k) => k.alg), ["EdDSA"], "the first key of a kid, not the RSA key repeating it");
+    // of the first 32 entries (4 not objects, ed, its repeat, 26 more): every usable key of the algorithm, when no kid is named
+    assert.deepEqual((await remote.candidates(undefined, "EdDSA")).length, 1 + 26);
+    assert.deepEqual(await kids(remote, undefined, "RS256"), []);
+
+    const capped = await host(json({ keys: many.flatMap((i) => i.jwks) }));
+    const set = remoteSet({ url: capped.url, cooldownMs: 60_000, minIntervalMs: 0 });
+    assert.deepEqual(await kids(set, many[31]!.kid), [many[31]!.kid], "the 32nd key");
+    assert.deepEqual(await kids(set, many[32]!.kid), [], "the 33rd is not taken");
+
+    // a document of exactly 64 KiB is read; one byte more is not
+    const exactly = (size: number) => {
+      const doc = { keys: ed.jwks, pad: "" };
+      doc.pad = "x".repeat(size - JSON.stringify(doc).length);
+      const text = JSON.stringify(doc);
+      assert.equal(Buffer.byteLength(text), size);
+      return text;
+    };
+    for (const [size, held] of [[64 * 1024, true], [64 * 1024 + 1, false]] as const) {
+      const { lines, logger } = recording();
+      const sized = await host(json(exactly(size)));
+      assert.equal(await remoteSet({ url: sized.url, logger, cooldownMs: 60_000 }).ready(), held, `${size} bytes`);
+      assert.deepEqual(lines.map((l) => l.fields.error), held ? [] : ["larger than 65536 bytes"]);
+    }
+    for (const [doc, error] of [["[]", "not a JWKS document"], ['{"keys":{}}', "not a JWKS document"], ["{}", "not a JWKS document"]] as const) {
+      const { lines, logger } = recording();
+      const bad = await host(json(doc));
+      assert.equal(await remoteSet({ url: bad.url, logger, cooldownMs: 60_000 }).ready(), false, doc);
+      assert.equal(lines[0]?.fields.error, error, doc);
+    }
+  });
+
+  test("version changes when a key is added, dropped or replaced under its kid, and only then", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 1000, maxAgeMs: 10_000, minIntervalMs: 0 });
+    assert.equal(remote.version(), 0);
+    await remote.ready();
+    assert.equal(remote.version(), 1);
+    const refetch = async () => {
+      clock.advance(10_001);
+      await remote.candidates(ed.kid, "EdDSA");
+    };
+    await refetch();
+    assert.equal(remote.version(), 1, "the same keys");
+    h.respond(json({ keys: [...ed.jwks, ...rsa.jwks] }));
+    await refetch();
+    assert.equal(remote.version(), 2, "a key added");
+    h.respond(json({ keys: [...ed.jwks, { ...rotatedIn.jwks[0]!, kid: rsa.kid }] }));
+    await refetch();
+    assert.equal(remote.version(), 3, "another key under the same kid");
+    h.respond(json({ keys: [...ed.jwks, { ...rsa.jwks[0]!, kid: rsa.kid }] }));
+    await refetch();
+    assert.equal(remote.version(), 4, "another algorithm under the same kid");
+    h.respond(json({ keys: [...ed.jwks] }));
+    await refetch();
+    assert.equal(remote.version(), 5, "a key dropped");
+    h.respond(json({ keys: [{ ...rotatedIn.jwks[0]!, kid: ed.kid }] }));
+    await refetch();
+    assert.equal(remote.version(), 6, "the only key replaced under its kid");
+  });
+});

@@ -83,6 +83,31 @@ test("a token verified while the keys changed is not cached", async () => {
   assert.equal(state.calls, 2);
 });
 
+test("a token whose check began under the old keys is not cached, though another call already moved the cache to the new ones", async () => {
+  let version = 0;
+  let calls = 0;
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const verifier: CachableVerifier<Claims> = {
+    async verify(token) {
+      calls++;
+      if (token.startsWith("slow:")) await gate;
+      return Object.freeze({ claims: create(ClaimsSchema, { userId: 1n }), exp: T + 60, iat: undefined, jti: undefined });
+    },
+    keysVersion: () => version,
+  };
+  const cached = withVerifiedTokenCache(verifier, { maxEntries: 10, clock: clockAt(T) });
+  const slow = cached.verify("slow:a"); // checked with the old keys
+  version++; // a key is dropped meanwhile
+  await cached.verify("fast:b"); // sees the new keys first
+  release();
+  await slow;
+  await cached.verify("slow:a");
+  assert.equal(calls, 3, "checked again: its first check may have used the dropped key");
+  await cached.verify("fast:b");
+  assert.equal(calls, 3, "the token checked under the new keys is cached");
+});
+
 test("failures are never cached", async () => {
   const { state, verifier } = countingVerifier();
   const cached = withVerifiedTokenCache(verifier, { maxEntries: 10, clock: clockAt(T) });

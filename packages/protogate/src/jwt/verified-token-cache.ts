@@ -34,7 +34,8 @@ export function withVerifiedTokenCache<M extends Message, V extends CachableVeri
         entries.delete(token);
       }
       const verified = await verifier.verify(token);
-      if (verifier.keysVersion() !== version) return verified; // the keys changed during the check: do not cache
+      // the keys changed during this check (whether or not another call has seen it yet): do not cache
+      if (verifier.keysVersion() !== now) return verified;
       entries.set(token, verified);
       if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
       return verified;
