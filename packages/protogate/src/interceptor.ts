@@ -108,8 +108,10 @@ export function createAuthInterceptor<M extends Message = Message>(options: Auth
       }
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
-      // not the token's fault, so not a rejection (a missing role is thrown above as a ConnectError)
-      if (err.reason === "unavailable") throw toConnectError(err, refusal);
+      // not the token's fault, so not a rejection; "role_missing" never comes here (it is thrown above
+      // as a ConnectError) and is named only so that the type of onReject's reason excludes it
+      // Stryker disable next-line ConditionalExpression,StringLiteral: see above
+      if (err.reason === "unavailable" || err.reason === "role_missing") throw toConnectError(err, refusal);
       const tagged = token ?? header;
       onReject?.({ reason: err.reason, method: req.method, tokenTag: tagged ? tokenTag(tagged) : undefined });
       throw toConnectError(err, refusal);

@@ -107,7 +107,7 @@ test("verificationKeyFromJwk takes RSA, EC P-256 and Ed25519 public keys for sig
 });
 
 test("verificationKeyFromJwk refuses every key it is not to use", () => {
-  const good = { ...jwkOf(ec.publicKey), kid: "ok" };
+  const good: Record<string, unknown> = { ...jwkOf(ec.publicKey), kid: "ok" };
   assert.ok(verificationKeyFromJwk(good));
   const small = generateKeyPairSync("rsa", { modulusLength: 1024 });
   const refused: Record<string, Record<string, unknown>> = {
