@@ -4,9 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
-import { context, propagation, trace } from "@opentelemetry/api";
 import { Redis } from "ioredis";
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-node";
 import { loadConfig, type Config } from "../src/config.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
@@ -28,6 +26,7 @@ import {
   testRedisUrl,
   testSecret,
 } from "./harness.js";
+import { recordSpans } from "./spans.js";
 import { proxyFor } from "./tcp-proxy.js";
 
 const dir = tempDir();
@@ -41,15 +40,7 @@ const count = (codes: string[], c: string) => codes.filter((x) => x === c).lengt
 // The password checks that ran, seen as the server's own `password.verify` spans (src/auth/password.ts)
 // through an in-memory exporter registered as a user's OpenTelemetry SDK would be: what reached
 // the hash is counted, not inferred from the answers.
-const spans = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
-provider.register();
-after(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
+const spans = recordSpans();
 /** Runs `work` and returns its result with how many password hashes were checked meanwhile. */
 async function countingHashes<T>(work: () => Promise<T>): Promise<{ result: T; hashed: number }> {
   spans.reset();

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { createServer, type IncomingMessage } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { context, propagation, trace } from "@opentelemetry/api";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
-import { InMemorySpanExporter, NodeTracerProvider, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-node";
+import type { ReadableSpan } from "@opentelemetry/sdk-trace-node";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import {
@@ -21,20 +20,13 @@ import {
   testRedisUrl,
   testSecret,
 } from "./harness.js";
+import { recordSpans } from "./spans.js";
 
 // Spans per call through @opentelemetry/api, seen by an in-memory exporter registered here as a
 // user's SDK would be; and the OTLP exporter that the OTEL_* variables switch on, seen by a
 // collector stand-in.
 
-const exporter = new InMemorySpanExporter();
-const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-provider.register();
-after(async () => {
-  await provider.shutdown();
-  trace.disable();
-  context.disable();
-  propagation.disable();
-});
+const exporter = recordSpans();
 
 const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
 const callerSpanId = "00f067aa0ba902b7";

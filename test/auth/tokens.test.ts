@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose";
-import { AuthError, type TokenRejection } from "protogate";
+import type { TokenRejection } from "protogate";
 import { createTokenService, secretKeyId } from "../../src/auth/tokens.js";
 import { manualClock, testSecret } from "../harness.js";
+import { rejection } from "../rejection.js";
 
 const b64 = (v: unknown) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
 
@@ -14,15 +15,6 @@ function hmacToken(secret: string, header: unknown, payload: unknown, hash = "sh
   return `${input}.${createHmac(hash, secret).update(input).digest("base64url")}`;
 }
 
-async function rejection(p: Promise<unknown>): Promise<TokenRejection> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
-    return err.reason as TokenRejection;
-  }
-  assert.fail("token was accepted");
-}
 
 describe("token service", async () => {
   const secret = testSecret();

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { AuthError, type TokenRejection } from "protogate";
 import { signingKeyFromPem, verificationKeyFromPem, type KeySet, type VerificationKey } from "protogate/jwt";
 import { createTokenService, refreshTokenType, secretKeyId, type TokenServiceOptions } from "../../src/auth/tokens.js";
+import { rejection } from "../rejection.js";
 import { coreSecret, manualClock } from "./support.js";
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
@@ -14,15 +14,6 @@ function hmacToken(secret: string, header: Record<string, unknown>, payload: Rec
   return `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
 }
 
-async function rejection(p: Promise<unknown>): Promise<TokenRejection> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof AuthError, `expected AuthError, got ${String(err)}`);
-    return err.reason as TokenRejection;
-  }
-  assert.fail("token was accepted");
-}
 
 const start = Date.UTC(2026, 0, 1);
 const now = start / 1000;
