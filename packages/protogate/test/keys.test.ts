@@ -102,6 +102,7 @@ test("verificationKeyFromJwk takes RSA, EC P-256 and Ed25519 public keys for sig
   }
   // Ed25519 JWKs are often published with "alg": "Ed25519" (RFC 9864's name)
   assert.equal(verificationKeyFromJwk({ ...jwkOf(ed.publicKey), kid: "e", alg: "Ed25519" })?.alg, "EdDSA");
+  assert.equal(verificationKeyFromJwk({ ...jwkOf(ec.publicKey), kid: "k".repeat(256) })?.kid.length, 256, "a kid of 256 characters is the longest taken");
   // members that are not strings are left out, not copied
   assert.equal(verificationKeyFromJwk({ ...jwkOf(ec.publicKey), kid: "e", x5c: ["x"] })?.jwk?.x5c, undefined);
 });

@@ -36,3 +36,13 @@ test("refuses what JSON.parse would let through or mangle", () => {
   assert.equal(parse('{"exp":1e400}'), undefined, "non-finite number");
   for (const text of ["[]", "1", '"s"', "null", "{", '{"a":1,}', "{'a':1}", '{"a":01}', "{} {}", ""]) assert.equal(parse(text), undefined, text);
 });
+
+test("arrays count towards the depth; white space before a member's colon is any JSON white space", () => {
+  const arrays = (levels: number) => '{"a":' + "[".repeat(levels - 1) + "1" + "]".repeat(levels - 1) + "}";
+  assert.ok(parse(arrays(maxJsonDepth)), "arrays to the limit");
+  assert.equal(parse(arrays(maxJsonDepth + 1)), undefined, "arrays one deeper");
+  for (const ws of [" ", "\t", "\n", "\r", " \t\r\n "]) {
+    assert.ok(parse(`{"a"${ws}:1,"b"${ws}:{"c"${ws}:2}}`), JSON.stringify(ws));
+    assert.equal(parse(`{"a"${ws}:1,"a"${ws}:2}`), undefined, `a duplicate behind ${JSON.stringify(ws)}`);
+  }
+});
