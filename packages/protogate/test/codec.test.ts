@@ -20,7 +20,7 @@ import {
   type JwtCodecOptions,
   type KeyRing,
 } from "../src/jwt/index.js";
-import { ClaimsSchema, invalidClaimsSchemas, NestedExpSchema, Tier, type ClaimsInit } from "./fixture.js";
+import { ClaimsSchema, DeepestClaimsSchema, invalidClaimsSchemas, NestedExpSchema, Tier, type ClaimsInit } from "./fixture.js";
 
 const secret = "codec-test-secret-0123456789abcdefghij";
 const key = await hmacKey(secret);
@@ -278,13 +278,24 @@ describe("claims decoded strictly into the message", () => {
   });
 
   test("a claims message that cannot be a JWT payload is refused when the codec is created", () => {
-    const names = Object.keys(invalidClaimsSchemas);
-    assert.equal(names.length, 6);
+    // each refused at start-up with a message naming the field and why
+    const messages: Record<keyof typeof invalidClaimsSchemas, string> = {
+      "a registered claim (exp)": 'fixture.v1.WithExp.exp: "exp" is a registered claim, set by the codec',
+      "a JSON name that is a registered claim (iss)": 'fixture.v1.WithJsonNameIss.issuer_name: "iss" is a registered claim, set by the codec',
+      "a map field": "fixture.v1.WithMap.labels: map fields cannot be claims",
+      "a oneof": "fixture.v1.WithOneof.a: oneof fields cannot be claims",
+      "a nested map": "fixture.v1.WithMap.labels: map fields cannot be claims",
+      "a map in a list of messages": "fixture.v1.WithMap.labels: map fields cannot be claims",
+      "nesting deeper than 4": "fixture.v1.Deep5: claims nest too deep",
+    };
+    assert.deepEqual(Object.keys(invalidClaimsSchemas).sort(), Object.keys(messages).sort());
     for (const [what, schema] of Object.entries(invalidClaimsSchemas)) {
-      assert.throws(() => createJwtCodec({ keys: ring, claims: schema, unknownClaims: "reject", lifetime: 60 }), TypeError, what);
+      assert.throws(() => createJwtCodec({ keys: ring, claims: schema, unknownClaims: "reject", lifetime: 60 }), { name: "TypeError", message: messages[what as keyof typeof messages] }, what);
     }
     // `exp` below the top level is an ordinary field
     createJwtCodec({ keys: ring, claims: NestedExpSchema, unknownClaims: "reject", lifetime: 60 });
+    createJwtCodec({ keys: ring, claims: DeepestClaimsSchema, unknownClaims: "reject", lifetime: 60 });
+    assert.equal(new ClaimsError("x").name, "ClaimsError");
   });
 
   test("the check hook refuses what the schema cannot say", async () => {

@@ -60,6 +60,7 @@ const messagesFile = (() => {
         oneofDecl: [{ name: "choice" }],
       }),
       msg("WithNestedMap", [field({ name: "inner", number: 1, type: Type.MESSAGE, typeName: ".fixture.v1.WithMap" })]),
+      msg("WithListOfMaps", [field({ name: "items", number: 1, type: Type.MESSAGE, label: Label.REPEATED, typeName: ".fixture.v1.WithMap" })]),
       // a nested message may use a registered claim's name: only the top level is the JWT's
       msg("NestedExp", [field({ name: "inner", number: 1, type: Type.MESSAGE, typeName: ".fixture.v1.WithExp" })]),
       ...deep,
@@ -105,8 +106,11 @@ export const invalidClaimsSchemas = {
   "a map field": message("WithMap"),
   "a oneof": message("WithOneof"),
   "a nested map": message("WithNestedMap"),
+  "a map in a list of messages": message("WithListOfMaps"),
   "nesting deeper than 4": message("Deep0"),
 };
+/** Claims nested 4 deep (Deep1 .. Deep5), the deepest allowed. */
+export const DeepestClaimsSchema = message("Deep1");
 /** A claims message with `exp` inside a nested message, which is allowed. */
 export const NestedExpSchema = message("NestedExp");
 
