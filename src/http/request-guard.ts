@@ -4,24 +4,30 @@ import type { NodeHandler } from "./node-handler.js";
 import { refuse } from "./refusal.js";
 
 /**
- * The size of a header list as HTTP/2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113
- * section 6.5.2): each field's name and value octets plus 32.
+ * The octets of the fields' names and values, plus `perField` for each field, one octet per
+ * character (the latin1 count, which is a string's length: Node's HTTP/1 parser gives latin1).
  */
-function headerListSize(rawHeaders: readonly string[]): number {
-  let size = 0;
-  for (let i = 0; i < rawHeaders.length; i++) size += Buffer.byteLength(rawHeaders[i]!, "latin1") + (i % 2 === 0 ? 32 : 0);
+function fieldsSize(rawHeaders: readonly string[], perField: number): number {
+  let size = (rawHeaders.length / 2) * perField;
+  for (let i = 0; i < rawHeaders.length; i++) size += rawHeaders[i]!.length;
   return size;
 }
 
 /**
+ * The size of a header list as HTTP/2 counts it for SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113
+ * section 6.5.2): each field's name and value octets plus 32.
+ */
+const headerListSize = (rawHeaders: readonly string[]): number => fieldsSize(rawHeaders, 32);
+
+/**
  * The size of an HTTP/1.x request head as it came on the wire, request line to blank line (less any
- * optional whitespace the parser trimmed): Node's own `maxHeaderSize` counts only the target and
- * the fields' names and values, so a head up to a few dozen bytes over the limit would pass it.
+ * optional whitespace the parser trimmed): `name: value\r\n` per field. Node's own
+ * `maxHeaderSize` counts only the target and the fields' names and values, so a head up to a few
+ * dozen bytes over the limit would pass it.
  */
 function headSize(req: { method?: string; url?: string; rawHeaders: readonly string[] }): number {
-  let size = (req.method ?? "").length + 1 + Buffer.byteLength(req.url ?? "", "latin1") + " HTTP/1.1\r\n".length + 2;
-  for (let i = 0; i < req.rawHeaders.length; i++) size += Buffer.byteLength(req.rawHeaders[i]!, "latin1") + 2;
-  return size;
+  const requestLine = (req.method ?? "").length + 1 + (req.url ?? "").length + " HTTP/1.1\r\n".length;
+  return requestLine + fieldsSize(req.rawHeaders, ": \r\n".length) + "\r\n".length;
 }
 
 /**
