@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
@@ -11,11 +11,13 @@ import { openStorage } from "../src/service-context.js";
 import { addUser, changePassword } from "../src/user/manage-users.js";
 import {
   addTestUsers,
+  callCode,
   checkRedis,
   dropKeys,
   needs,
   resetDatabase,
   runBookstore,
+  type ServerProcess,
   settlesTo,
   startServerProcess,
   startTestApp,
@@ -25,14 +27,13 @@ import {
   testMysqlUrl,
   testPasswordCost,
   testRedisUrl,
-  type ServerProcess,
 } from "./harness.js";
 import { proxyFor } from "./tcp-proxy.js";
 
 const dir = tempDir();
 after(() => dir.remove());
 
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 const users = (url: string) => createClient(UserService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
 const searches = (url: string) => createClient(SearchService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));

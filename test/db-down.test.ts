@@ -8,13 +8,14 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import {
+  callCode,
   checkRedis,
   dropKeys,
   needs,
@@ -35,7 +36,7 @@ const dir = tempDir();
 after(() => dir.remove());
 
 /** How a call ended: "ok" or its Connect code's name. */
-const outcome = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => Code[ConnectError.from(e).code]);
+const outcome = callCode;
 
 const variants = [
   { cache: "the in-process cache", redisUrl: undefined, skip: needs("mysql") },

@@ -81,11 +81,7 @@ export function memoryLogger(): { logger: Logger; lines: string[] } {
   return { logger: pino({ level: "debug" }, stream), lines };
 }
 
-/** A clock the test moves by hand. */
-export function manualClock(start = Date.now()): Clock & { advance(ms: number): void } {
-  let now = start;
-  return { now: () => now, advance: (ms) => (now += ms) };
-}
+export { manualClock } from "./manual-clock.js";
 
 /** A test configuration: ports 0, a given or temporary SQLite database, a random secret. */
 export function testConfig(
@@ -213,6 +209,9 @@ export async function callOutcome(p: Promise<unknown>): Promise<{ code: string; 
     return { code: Code[e.code]!, retryAfter: retry === null ? undefined : Number(retry) };
   }
 }
+
+/** How a call ended: "ok", or its Connect code's name. */
+export const callCode = async (p: Promise<unknown>): Promise<string> => (await callOutcome(p)).code;
 
 /** What a finished child process said. */
 export interface RunResult {

@@ -4,12 +4,12 @@ import { EventEmitter, once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SignJWT, type JWK } from "jose";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
-import { manualClock, memoryLogger, settlesTo, startTestApp, tempDir, testConfig } from "./harness.js";
+import { callCode, manualClock, memoryLogger, settlesTo, startTestApp, tempDir, testConfig } from "./harness.js";
 
 // A search service that verifies with a JWKS URL only (`--only search` with Auth.JwksUrl), against
 // a JWKS host this test controls: what it publishes, whether it answers, and every fetch it gets.
@@ -17,7 +17,7 @@ import { manualClock, memoryLogger, settlesTo, startTestApp, tempDir, testConfig
 const dir = tempDir();
 after(() => dir.remove());
 
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 
 /** An ES256 signing key of the "user service", with its public JWK as the JWKS lists it. */

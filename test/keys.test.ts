@@ -3,7 +3,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { calculateJwkThumbprint, decodeProtectedHeader, importPKCS8, SignJWT, type JWK } from "jose";
 import { generateKeyFiles } from "../src/auth/generate-key.js";
@@ -14,12 +14,12 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { startBookstore } from "../src/main.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
-import { memoryLogger, runBookstore, settlesTo, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
+import { callCode, memoryLogger, runBookstore, settlesTo, startTestApp, tempDir, testConfig, testPasswordCost } from "./harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
 
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 const withAuth = (base: Config, auth: Partial<Config["auth"]>): Config => ({ ...base, auth: { ...base.auth, ...auth } });
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 const search = (url: string, grpc = false) =>

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import {
+  callCode,
   checkRedis,
   dropKeys,
   memoryLogger,
@@ -23,7 +24,7 @@ import {
 
 const dir = tempDir();
 after(() => dir.remove());
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 
 const redisUrl = testRedisUrl();
 const mysqlUrl = testMysqlUrl();

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import type { Config } from "../src/config.js";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
@@ -14,6 +14,7 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import {
+  callCode,
   checkRedis,
   needs,
   settlesTo,
@@ -33,7 +34,7 @@ after(() => {
 });
 
 const redisUrl = testRedisUrl();
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 const cli = (port: number, ...args: string[]) => promisify(execFile)("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args]).then((r) => r.stdout.trim());
 

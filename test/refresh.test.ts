@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { sql } from "kysely";
@@ -12,6 +12,7 @@ import { UserService } from "../src/gen/user/v1/user_pb.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import {
+  callCode,
   checkRedis,
   dropKeys,
   memoryLogger,
@@ -31,7 +32,7 @@ import {
 const dir = tempDir();
 after(() => dir.remove());
 
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 
 const redisUrl = testRedisUrl();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient, type HandlerContext } from "@connectrpc/connect";
+import { createClient, type HandlerContext } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { createAuthInterceptor, getClaims, methodName, Policy, resolvePolicies } from "protogate";
 import { realm } from "../src/auth/caller.js";
@@ -14,7 +14,7 @@ import { createTracingInterceptor } from "../src/observability/tracing.js";
 import { createPortServer, type PortServer } from "../src/server.js";
 import { openServiceContext, type ServiceContext } from "../src/wiring/app.js";
 import { fixtureService } from "./auth/fixture-service.js";
-import { memoryLogger, runBookstore, startTestApp, tempDir, testConfig, testPasswordCost, testSecret } from "./harness.js";
+import { callCode, memoryLogger, runBookstore, startTestApp, tempDir, testConfig, testPasswordCost, testSecret } from "./harness.js";
 
 // The README's "Optional mode and roles" over real connections: a service declaring
 // POLICY_OPTIONAL and required_roles (test/auth/fixture-service.ts), served on a loopback port by
@@ -90,7 +90,7 @@ describe("optional mode and required roles on a real port (Connect, gRPC and gRP
     grpc: createClient(svc, createGrpcTransport({ baseUrl })) as unknown as FixtureClient,
     grpcWeb: createClient(svc, createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })) as unknown as FixtureClient,
   });
-  const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+  const code = callCode;
   /** A Connect JSON call as curl makes it: the HTTP status, the error's code and the challenge. */
   const raw = async (method: string, authorization?: string) => {
     const res = await fetch(`${baseUrl}/fixture.v1.FixtureService/${method}`, {

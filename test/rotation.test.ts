@@ -12,7 +12,7 @@ import { startBookstore } from "../src/main.js";
 import { openStorage } from "../src/service-context.js";
 import { addUser } from "../src/user/manage-users.js";
 import { loadConfig } from "../src/config.js";
-import { memoryLogger, startTestApp, tempDir, testConfig, testPasswordCost, testSecret } from "./harness.js";
+import { callCode, memoryLogger, startTestApp, tempDir, testConfig, testPasswordCost, testSecret } from "./harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
@@ -58,7 +58,7 @@ test("moving from HS256 to a key pair: the old secret as PrevAccessSecret keeps 
   const users = (url: string) => createClient(UserService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
   const search = (url: string, grpc: boolean) =>
     createClient(SearchService, grpc ? createGrpcTransport({ baseUrl: url }) : createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
-  const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+  const code = callCode;
   const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 
   const hs256 = await startTestApp(base);

@@ -3,29 +3,30 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { SearchService } from "../src/gen/search/v1/search_pb.js";
 import { UserService } from "../src/gen/user/v1/user_pb.js";
 import {
+  callCode,
   checkRedis,
   dropKeys,
   needs,
   resetDatabase,
   runBookstore,
+  type ServerProcess,
   startServerProcess,
   tempDir,
   testKeyPrefix,
   testMysqlUrl,
   testRedisUrl,
   testSecret,
-  type ServerProcess,
 } from "./harness.js";
 
 const dir = tempDir();
 after(() => dir.remove());
 
-const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+const code = callCode;
 const auth = (t: string) => ({ headers: { authorization: `Bearer ${t}` } });
 const mysql = testMysqlUrl();
 const redisUrl = testRedisUrl();

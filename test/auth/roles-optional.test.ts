@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
+import { createClient, createRouterTransport, type HandlerContext } from "@connectrpc/connect";
 import { createAuthInterceptor, getClaims, Policy, PolicyError, resolvePolicies } from "protogate";
 import { createTokenService } from "../../src/auth/tokens.js";
 import { systemClock } from "../../src/clock.js";
 import { AccessClaimsSchema } from "../../src/gen/user/v1/claims_pb.js";
 import { fixtureService } from "./fixture-service.js";
-import { testSecret } from "../harness.js";
+import { callCode, testSecret } from "../harness.js";
 
 const fixture = (methods: Record<string, { policy?: Policy; roles?: string[] }>) => fixtureService(undefined, methods);
 
@@ -23,7 +23,7 @@ describe("optional mode and required roles, declared in the proto", async () => 
     "browse" | "restock" | "audit",
     (req: object, opts?: { headers: Record<string, string> }) => Promise<unknown>
   >;
-  const code = (p: Promise<unknown>) => p.then(() => "ok", (e) => Code[ConnectError.from(e).code]);
+  const code = callCode;
   const as = async (userId: number, roles: string[]) => ({ headers: { authorization: `Bearer ${(await tokens.issue(userId, { roles })).token}` } });
 
   test("optional: anonymous without a token, claims with a valid one, refused with a bad one", async () => {

@@ -4,15 +4,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Clock } from "../../src/clock.js";
 import { openDatabase, type DatabaseHandle } from "../../src/db/connect.js";
 import { migrateToLatest } from "../../src/db/migrations.js";
 
-/** The same manual clock as test/harness.ts `manualClock`: time moves only when told. */
-export function manualClock(start = Date.now()): Clock & { advance(ms: number): void } {
-  let now = start;
-  return { now: () => now, advance: (ms) => (now += ms) };
-}
+export { manualClock } from "../manual-clock.js";
 
 /** A migrated SQLite database file in a temporary folder; `close()` closes and removes it. */
 export async function tempDatabase(): Promise<DatabaseHandle> {
