@@ -266,13 +266,15 @@ export interface ServerProcess {
 
 /**
  * Starts `bookstore ARGS` (e.g. `serve`) with {@link childEnv} and waits for `ready` lines.
- * `entry` runs another build of the command (the compiled `dist/run.js`).
+ * `entry` runs another build of the command (the compiled `dist/run.js`); `via` runs it through a
+ * command that execs its arguments (e.g. `taskset -c 0`).
  */
 export async function startServerProcess(
   args: string[],
-  options: { cwd?: string; env: Record<string, string>; ready?: RegExp; readyCount?: number; entry?: string },
+  options: { cwd?: string; env: Record<string, string>; ready?: RegExp; readyCount?: number; entry?: string; via?: string[] },
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [resolve(options.entry ?? "bin/bookstore.js"), ...args], { cwd: options.cwd, env: childEnv(options.env) });
+  const command = [...(options.via ?? []), process.execPath, resolve(options.entry ?? "bin/bookstore.js"), ...args];
+  const child = spawn(command[0]!, command.slice(1), { cwd: options.cwd, env: childEnv(options.env) });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d));
   child.stderr!.on("data", (d: Buffer) => (out += d));

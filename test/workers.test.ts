@@ -184,21 +184,14 @@ describe("bookstore serve: how many workers by default", { skip: needs("redis") 
 
   const taskset = spawnSync("taskset", ["-c", "0", "true"]).status === 0;
   test("the count follows the cores the process may use: on one core (taskset -c 0), one process serves", { skip: taskset ? false : "needs taskset (util-linux)", timeout: 120_000 }, async () => {
-    const child = spawn("taskset", ["-c", "0", process.execPath, resolve("bin/bookstore.js"), "serve", "-f", file("one-core")], { cwd: dir.path, env: childEnv(env()) });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-    const deadline = Date.now() + 60_000;
-    while ((out.match(/"msg":"listening"/g) ?? []).length < 2) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.kill("SIGKILL");
-        assert.fail(`did not start serving: ${out}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    assert.doesNotMatch(out, /starting workers/, "no primary: the one process serves both ports itself");
-    child.kill("SIGTERM");
-    assert.equal(await exited, 0, out);
+    const server = await startServerProcess(["serve", "-f", file("one-core")], {
+      cwd: dir.path,
+      env: env(),
+      via: ["taskset", "-c", "0"],
+      ready: /"msg":"listening"/,
+      readyCount: 2,
+    });
+    assert.doesNotMatch(server.output(), /starting workers/, "no primary: the one process serves both ports itself");
+    assert.equal(await server.stop(), 0, server.output());
   });
 });
