@@ -24,8 +24,30 @@ const msg = (name: string, fields: FieldInit[], extra: MessageInit = {}): Messag
 const mapEntry = (name: string) =>
   msg(name, [field({ name: "key", number: 1, type: Type.STRING }), field({ name: "value", number: 2, type: Type.STRING })], { options: { mapEntry: true } });
 
+const scalarTypes = {
+  int32: Type.INT32,
+  sint32: Type.SINT32,
+  sfixed32: Type.SFIXED32,
+  uint32: Type.UINT32,
+  fixed32: Type.FIXED32,
+  int64: Type.INT64,
+  sint64: Type.SINT64,
+  sfixed64: Type.SFIXED64,
+  uint64: Type.UINT64,
+  fixed64: Type.FIXED64,
+  double: Type.DOUBLE,
+  float: Type.FLOAT,
+  bool: Type.BOOL,
+  string: Type.STRING,
+  bytes: Type.BYTES,
+} as const;
+
 const messagesFile = (() => {
   const deep = [0, 1, 2, 3, 4, 5].map((i) => msg(`Deep${i}`, i < 5 ? [field({ name: "next", number: 1, type: Type.MESSAGE, typeName: `.fixture.v1.Deep${i + 1}` })] : [field({ name: "leaf", number: 1, type: Type.STRING })]));
+  // the same depth through lists of messages
+  const listDeep = [0, 1, 2, 3, 4, 5].map((i) =>
+    msg(`ListDeep${i}`, i < 5 ? [field({ name: "next", number: 1, type: Type.MESSAGE, label: Label.REPEATED, typeName: `.fixture.v1.ListDeep${i + 1}` })] : [field({ name: "leaf", number: 1, type: Type.STRING })]),
+  );
   const proto = create(FileDescriptorProtoSchema, {
     name: "fixture/v1/messages.proto",
     package: "fixture.v1",
@@ -64,6 +86,19 @@ const messagesFile = (() => {
       // a nested message may use a registered claim's name: only the top level is the JWT's
       msg("NestedExp", [field({ name: "inner", number: 1, type: Type.MESSAGE, typeName: ".fixture.v1.WithExp" })]),
       ...deep,
+      ...listDeep,
+      // one field of every kind a claim can be, for the claims codec's own tests
+      msg("Kinds", [
+        ...(["int32", "sint32", "sfixed32", "uint32", "fixed32", "int64", "sint64", "sfixed64", "uint64", "fixed64", "double", "float", "bool", "string", "bytes"] as const).map((kind, i) =>
+          field({ name: kind.replace(/[0-9]+$/, (n) => `_${n}`), number: i + 1, type: scalarTypes[kind] }),
+        ),
+        field({ name: "tier", number: 20, type: Type.ENUM, typeName: ".fixture.v1.Tier" }),
+        field({ name: "org", number: 21, type: Type.MESSAGE, typeName: ".fixture.v1.Org" }),
+        field({ name: "tiers", number: 22, type: Type.ENUM, typeName: ".fixture.v1.Tier", label: Label.REPEATED }),
+        field({ name: "orgs", number: 23, type: Type.MESSAGE, typeName: ".fixture.v1.Org", label: Label.REPEATED }),
+        field({ name: "ids", number: 24, type: Type.INT64, label: Label.REPEATED }),
+        field({ name: "blobs", number: 25, type: Type.BYTES, label: Label.REPEATED }),
+      ]),
     ],
   });
   return createFileRegistry(proto, () => undefined).getFile("fixture/v1/messages.proto")!;
@@ -109,6 +144,10 @@ export const invalidClaimsSchemas = {
   "a map in a list of messages": message("WithListOfMaps"),
   "nesting deeper than 4": message("Deep0"),
 };
+/** Messages nested through repeated fields: ListDeep0 is one level too deep, ListDeep1 the deepest allowed. */
+export const listDeepSchemas = { tooDeep: message("ListDeep0"), deepest: message("ListDeep1") };
+/** One field of every scalar kind (named `int_32`, `sfixed_64`, `double`, ...), an enum, a message, and lists of enums, messages, int64 and bytes. */
+export const KindsSchema = message("Kinds");
 /** Claims nested 4 deep (Deep1 .. Deep5), the deepest allowed. */
 export const DeepestClaimsSchema = message("Deep1");
 /** A claims message with `exp` inside a nested message, which is allowed. */

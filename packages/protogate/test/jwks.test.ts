@@ -320,18 +320,18 @@ describe("a remote JWKS", () => {
   });
 });
 
-describe("a remote JWKS: the document, the log, the version", () => {
-  /** A logger that keeps what it is told. */
-  const recording = () => {
-    const lines: { level: "warn" | "info"; fields: Record<string, unknown>; message: string }[] = [];
-    const logger: JwksLogger = {
-      warn: (fields, message) => lines.push({ level: "warn", fields: fields as Record<string, unknown>, message }),
-      info: (fields, message) => lines.push({ level: "info", fields: fields as Record<string, unknown>, message }),
-    };
-    return { lines, logger };
+/** A logger that keeps what it is told. */
+const recording = () => {
+  const lines: { level: "warn" | "info"; fields: Record<string, unknown>; message: string }[] = [];
+  const logger: JwksLogger = {
+    warn: (fields, message) => lines.push({ level: "warn", fields: fields as Record<string, unknown>, message }),
+    info: (fields, message) => lines.push({ level: "info", fields: fields as Record<string, unknown>, message }),
   };
-  const kids = async (set: KeySet, kid: string | undefined, alg = "EdDSA") => (await set.candidates(kid, alg)).map((k) => k.kid);
+  return { lines, logger };
+};
+const kids = async (set: KeySet, kid: string | undefined, alg = "EdDSA") => (await set.candidates(kid, alg)).map((k) => k.kid);
 
+describe("a remote JWKS: the document, the log, the version", () => {
   test("one warning per outage (URL without its query, the error, the keys still held), one info line when it ends", async () => {
     let accept: string | undefined;
     const h = await host((res) => res.writeHead(503).end());
@@ -435,5 +435,117 @@ describe("a remote JWKS: the document, the log, the version", () => {
     h.respond(json({ keys: [{ ...rotatedIn.jwks[0]!, kid: ed.kid }] }));
     await refetch();
     assert.equal(remote.version(), 6, "the only key replaced under its kid");
+  });
+});
+
+describe("a remote JWKS: when it fetches", () => {
+  test("a known kid, or an algorithm with no key and no kid named, never causes a fetch", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 10, maxAgeMs: 60_000, minIntervalMs: 0 });
+    assert.equal(await remote.ready(), true);
+    for (let i = 0; i < 5; i++) {
+      clock.advance(100); // past every cool-down and interval: only the reason to fetch is missing
+      assert.deepEqual(await kids(remote, ed.kid), [ed.kid]);
+      assert.deepEqual(await kids(remote, undefined, "RS256"), []);
+    }
+    assert.equal(h.requests(), 1);
+  });
+
+  test("callers asking while a fetch is under way share it", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 60_000, maxAgeMs: 60_000, minIntervalMs: 50 });
+    assert.equal(await remote.ready(), true);
+    clock.advance(50);
+    const found = await Promise.all(["forged-a", "forged-b", "forged-c"].map((kid) => kids(remote, kid)));
+    assert.deepEqual(found, [[], [], []]);
+    // a caller that did not share the fetch under way would have scheduled another 50 ms on
+    await sleep(150);
+    assert.equal(h.requests(), 2, "one fetch for three unknown kids asked at once");
+  });
+
+  test("keys older than maxAge are refetched; keys exactly maxAge old are not", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 60_000, maxAgeMs: 10_000, minIntervalMs: 0 });
+    assert.equal(await remote.ready(), true);
+    clock.advance(10_000);
+    await remote.candidates(ed.kid, "EdDSA");
+    assert.equal(h.requests(), 1, "exactly maxAge old");
+    clock.advance(1);
+    await remote.candidates(ed.kid, "EdDSA");
+    assert.equal(h.requests(), 2, "older");
+  });
+
+  test("the per-kid cool-down remembers the last 1024 unknown kids, forgetting the oldest first", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 60_000, maxAgeMs: 600_000, minIntervalMs: 0 });
+    assert.equal(await remote.ready(), true);
+    const forged = Array.from({ length: 1025 }, (_, i) => `forged-${i}`);
+    await Promise.all(forged.slice(0, 1024).map((kid) => kids(remote, kid)));
+    assert.equal(h.requests(), 2, "1024 kids asked at once share one fetch");
+    await kids(remote, forged[0]);
+    assert.equal(h.requests(), 2, "the oldest of 1024 is still remembered");
+    await kids(remote, forged[1024]);
+    assert.equal(h.requests(), 3, "a 1025th kid fetches");
+    await kids(remote, forged[0]);
+    assert.equal(h.requests(), 4, "and the oldest is forgotten: it may fetch again");
+    // remembering forged-0 again forgot forged-1, the oldest then; forged-2 is still remembered
+    await kids(remote, forged[2]);
+    assert.equal(h.requests(), 4, "the next oldest but one was not forgotten");
+    await kids(remote, forged[1]);
+    assert.equal(h.requests(), 5, "the next oldest was");
+  });
+
+  test("the timer runs no more often than once a second, however short maxAge is", async () => {
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const remote = remoteSet({ url: h.url, cooldownMs: 60_000, maxAgeMs: 10, minIntervalMs: 0 });
+    assert.equal(await remote.ready(), true);
+    // nothing asks for keys meanwhile, so only the timer could fetch (every 10 ms unbounded)
+    await sleep(500);
+    assert.equal(h.requests(), 1);
+  });
+
+  test("minIntervalMs defaults to 1 s, or the cool-down when that is shorter", async () => {
+    // cool-down 5 s: fetches are 1 s apart, so a kid asked 1.5 s (by the set's clock) after the
+    // last fetch is fetched at once, and one asked at the same instant waits out the second
+    const h = await host(json({ keys: [...ed.jwks] }));
+    const clock = manualClock();
+    const remote = remoteSet({ url: h.url, clock, cooldownMs: 5000, maxAgeMs: 600_000 });
+    assert.equal(await remote.ready(), true);
+    clock.advance(1500);
+    let started = performance.now();
+    await kids(remote, "forged-1");
+    assert.equal(h.requests(), 2);
+    assert.ok(performance.now() - started < 2500, `not held back (a 5 s interval would hold it 3.5 s): ${(performance.now() - started).toFixed(0)} ms`);
+    started = performance.now();
+    await kids(remote, "forged-2");
+    assert.equal(h.requests(), 3);
+    assert.ok(performance.now() - started >= 990, `held back for the interval: ${(performance.now() - started).toFixed(0)} ms`);
+
+    // cool-down 200 ms: the interval is the cool-down's
+    const short = remoteSet({ url: h.url, clock, cooldownMs: 200, maxAgeMs: 600_000 });
+    assert.equal(await short.ready(), true);
+    started = performance.now();
+    await kids(short, "forged-3");
+    const waited = performance.now() - started;
+    assert.ok(waited >= 190, `held back for the cool-down: ${waited.toFixed(0)} ms`);
+  });
+});
+
+describe("a remote JWKS: hosts that answer oddly", () => {
+  test("an empty answer is not a JWKS document; a 304 is an HTTP error; a URL that cannot be parsed is logged as such", async () => {
+    for (const [status, error] of [[204, "not a JWKS document"], [304, "HTTP 304"], [200, "not a JWKS document"]] as const) {
+      const { lines, logger } = recording();
+      const h = await host((res) => res.writeHead(status).end());
+      assert.equal(await remoteSet({ url: h.url, logger, cooldownMs: 60_000 }).ready(), false, String(status));
+      assert.deepEqual(lines.map((l) => l.fields.error), [error], String(status));
+    }
+    const { lines, logger } = recording();
+    assert.equal(await remoteSet({ url: "not a url?secret=1", logger, cooldownMs: 60_000 }).ready(), false);
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.fields.url, "(invalid URL)");
   });
 });

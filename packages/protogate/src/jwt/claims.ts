@@ -51,13 +51,13 @@ function valueToJson(f: DescField, v: unknown): unknown {
   const kind = f.fieldKind === "list" ? f.listKind : f.fieldKind;
   if (kind === "enum") {
     const value = f.enum!.values.find((e) => e.number === v);
-    if (value === undefined) throw new ClaimsError(`${f.name}: ${String(v)} is not a value of ${f.enum!.typeName}`);
+    if (value === undefined) throw new ClaimsError(`${f.jsonName}: ${String(v)} is not a value of ${f.enum!.typeName}`);
     return value.name;
   }
   if (kind === "message") return claimsToJson(f.message!, v as Message);
   if (typeof v === "bigint") {
     const n = Number(v);
-    if (!Number.isSafeInteger(n)) throw new ClaimsError(`${f.name}: ${v} is not a safe integer`);
+    if (!Number.isSafeInteger(n)) throw new ClaimsError(`${f.jsonName}: ${v} is not a safe integer`);
     return n;
   }
   if (v instanceof Uint8Array) return Buffer.from(v).toString("base64url");
@@ -99,7 +99,8 @@ const uint32 = [0, 2 ** 32 - 1] as const;
 function valueFromJson(f: DescField, v: unknown, unknown: UnknownClaims): unknown {
   const kind = f.fieldKind === "list" ? f.listKind : f.fieldKind;
   if (kind === "enum") {
-    const value = typeof v === "string" ? f.enum!.values.find((e) => e.name === v) : undefined;
+    // strict equality: only a string can name a value
+    const value = f.enum!.values.find((e) => e.name === v);
     if (value === undefined) throw new ClaimsError(`${f.jsonName}: not a value of ${f.enum!.typeName}`);
     return value.number;
   }
@@ -107,7 +108,7 @@ function valueFromJson(f: DescField, v: unknown, unknown: UnknownClaims): unknow
     if (typeof v !== "object" || v === null || Array.isArray(v)) throw new ClaimsError(`${f.jsonName}: not an object`);
     return claimsFromJson(f.message!, v as Record<string, unknown>, unknown, noneSkipped);
   }
-  const bad = () => new ClaimsError(`${f.jsonName}: not a ${ScalarType[f.scalar!]!.toLowerCase()}`);
+  const bad = () => new ClaimsError(`${f.jsonName}: not of type ${ScalarType[f.scalar!]!.toLowerCase()}`);
   switch (f.scalar!) {
     case ScalarType.STRING:
       if (typeof v !== "string") throw bad();

@@ -52,7 +52,7 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { rea
   const minIntervalMs = options.minIntervalMs ?? Math.min(1000, cooldownMs);
   let keys: readonly VerificationKey[] | undefined;
   let version = 0;
-  let fetchedAt = -Infinity;
+  let fetchedAt = 0; // read only once keys are held, and set with them
   let attemptedAt = -Infinity;
   let inflight: Promise<void> | undefined;
   let failing = false;
@@ -149,9 +149,10 @@ async function fetchKeys(url: string, timeoutMs: number): Promise<VerificationKe
 }
 
 async function readCapped(res: Response, limit: number): Promise<Buffer> {
+  if (res.body === null) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body ?? []) {
+  for await (const chunk of res.body) {
     size += chunk.byteLength;
     if (size > limit) throw new Error(`larger than ${limit} bytes`);
     chunks.push(Buffer.from(chunk));
