@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { DescMethod } from "@bufbuild/protobuf";
+import { create, createFileRegistry, type DescMethod } from "@bufbuild/protobuf";
+import { FieldDescriptorProto_Label as FieldLabel, FieldDescriptorProto_Type as FieldType, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createRouterTransport, type ConnectRouter, type HandlerContext, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
@@ -443,4 +444,42 @@ test("a realm that cannot be a quoted-string (line breaks, control or non-ASCII 
 
 test("methodName names a method as logs do", () => {
   assert.equal(methodName(m("Admin") as DescMethod), "fixture.v1.GateService/Admin");
+});
+
+/** Claims whose `roles` is one string, and claims whose `roles` are numbers. */
+const oddRolesSchemas = (() => {
+  const field = (name: string, number: number, type: FieldType, label = FieldLabel.OPTIONAL) => ({ name, number, type, label, jsonName: name === "user_id" ? "userId" : name });
+  const file = create(FileDescriptorProtoSchema, {
+    name: "fixture/v1/odd_roles.proto",
+    package: "fixture.v1",
+    syntax: "proto3",
+    messageType: [
+      { name: "SingleRole", field: [field("user_id", 1, FieldType.INT64), field("roles", 2, FieldType.STRING)] },
+      { name: "NumericRoles", field: [field("user_id", 1, FieldType.INT64), field("roles", 2, FieldType.INT32, FieldLabel.REPEATED)] },
+    ],
+  });
+  const registry = createFileRegistry(file, () => undefined);
+  return { single: registry.getMessage("fixture.v1.SingleRole")!, numeric: registry.getMessage("fixture.v1.NumericRoles")! };
+})();
+
+test("a `roles` claim that is not a list of strings holds no role: one string is not split or searched", async () => {
+  const refusals: string[] = [];
+  for (const [kind, schema, roles] of [
+    ["one string", oddRolesSchemas.single, "superadmin, ops"],
+    ["numbers", oddRolesSchemas.numeric, [1, 2]],
+  ] as const) {
+    const odd = createJwtCodec({ keys: createKeyRing({ signing: key }), claims: schema, unknownClaims: "reject", lifetime: 600 });
+    const denied: (readonly string[])[] = [];
+    const interceptor = createAuthInterceptor({ policies, verify: odd.verify, onDenied: (e) => denied.push(e.missingRoles) });
+    const transport = createRouterTransport((router) => router.rpc(m("Admin"), () => ({ text: "served" })), { router: { interceptors: [interceptor] } });
+    const token = (await odd.issue({ userId: 1n, roles } as never)).token;
+    try {
+      await transport.unary(m("Admin"), undefined, 5000, { authorization: `Bearer ${token}` }, { text: "hi" });
+      refusals.push(`${kind}: served`);
+    } catch (err) {
+      refusals.push(`${kind}: ${Code[ConnectError.from(err).code]}`);
+    }
+    assert.deepEqual(denied, [["admin", "ops"]], kind);
+  }
+  assert.deepEqual(refusals, ["one string: PermissionDenied", "numbers: PermissionDenied"]);
 });

@@ -43,7 +43,7 @@ describe("combinePolicy", () => {
     assert.throws(() => combinePolicy(unknownPolicy, undefined), PolicyError);
     assert.throws(() => combinePolicy(undefined, unknownPolicy), PolicyError);
     assert.throws(() => combinePolicy(Policy.UNSPECIFIED, unknownPolicy), PolicyError);
-    assert.throws(() => combinePolicy(-1 as Policy, Policy.PUBLIC), PolicyError);
+    assert.throws(() => combinePolicy(-1 as Policy, Policy.PUBLIC), { name: "PolicyError", message: "unknown auth policy value -1" });
     // a known method policy decides before the service's unknown default is looked at
     assert.equal(combinePolicy(Policy.PUBLIC, unknownPolicy), "public");
   });

@@ -118,7 +118,7 @@ function valueFromJson(f: DescField, v: unknown, unknown: UnknownClaims): unknow
       return v;
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT:
-      if (typeof v !== "number" || !Number.isFinite(v)) throw bad();
+      if (!Number.isFinite(v)) throw bad(); // true of finite numbers only, no coercion
       return v;
     case ScalarType.BYTES: {
       if (typeof v !== "string") throw bad();
@@ -144,6 +144,7 @@ function valueFromJson(f: DescField, v: unknown, unknown: UnknownClaims): unknow
 const noneSkipped: ReadonlySet<string> = new Set();
 
 function integer(v: unknown, [min, max]: readonly [number, number], bad: () => Error): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) throw bad();
-  return v;
+  // Number.isInteger is true of numbers only, no coercion
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw bad();
+  return v as number;
 }

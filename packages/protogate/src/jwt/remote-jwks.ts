@@ -127,7 +127,8 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): KeySet & { rea
 }
 
 function sameKeys(a: readonly VerificationKey[], b: readonly VerificationKey[]): boolean {
-  return a.length === b.length && a.every((k, i) => k.kid === b[i]!.kid && k.alg === b[i]!.alg && JSON.stringify(k.jwk) === JSON.stringify(b[i]!.jwk));
+  // a key's JWK holds its kid and alg too
+  return a.length === b.length && a.every((k, i) => JSON.stringify(k.jwk) === JSON.stringify(b[i]!.jwk));
 }
 
 async function fetchKeys(url: string, timeoutMs: number): Promise<VerificationKey[]> {
