@@ -7,25 +7,19 @@ import { assertClaimsMessage, ClaimsError, claimsFromJson, claimsToJson, maxList
 import { KindsSchema, listDeepSchemas, Tier } from "./fixture.js";
 
 const decode = (payload: Record<string, unknown>, unknown: "reject" | "ignore" = "reject") => claimsFromJson(KindsSchema, payload, unknown) as unknown as Record<string, unknown>;
-const refusal = (payload: Record<string, unknown>, unknown: "reject" | "ignore" = "reject") => {
-  try {
-    decode(payload, unknown);
-  } catch (err) {
-    assert.ok(err instanceof ClaimsError, `not a ClaimsError: ${String(err)}`);
-    return err.message;
-  }
-  return "accepted";
-};
 const encode = (init: Record<string, unknown>) => claimsToJson(KindsSchema, create(KindsSchema, init as never));
-const encodeRefusal = (init: Record<string, unknown>) => {
+/** The ClaimsError's message, or "accepted" when `run` throws nothing. */
+const messageOf = (run: () => unknown) => {
   try {
-    encode(init);
+    run();
   } catch (err) {
     assert.ok(err instanceof ClaimsError, `not a ClaimsError: ${String(err)}`);
     return err.message;
   }
   return "accepted";
 };
+const refusal = (payload: Record<string, unknown>, unknown: "reject" | "ignore" = "reject") => messageOf(() => decode(payload, unknown));
+const encodeRefusal = (init: Record<string, unknown>) => messageOf(() => encode(init));
 
 describe("claims: integers within their field's range", () => {
   const int32: [number, number] = [-(2 ** 31), 2 ** 31 - 1];
