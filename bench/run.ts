@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bookstore-bench-"));
   const secret = randomBytes(32).toString("base64url");
   const configFile = join(dir, "bench.yaml");
-  const [userPort, searchPort, barePort, fastifyPort, grpcjsPort, clusterPort, prodUserPort, prodSearchPort, connectPort, connectH2Port, logUserPort, logSearchPort] = await Promise.all(Array.from({ length: 12 }, freePort));
+  const [userPort, searchPort, barePort, fastifyPort, grpcjsPort, clusterPort, prodUserPort, prodSearchPort, connectPort, connectH2Port, logUserPort, logSearchPort, bareBytesPort] = await Promise.all(Array.from({ length: 13 }, freePort));
   // the production mode: the same server with Redis (and MySQL when DATABASE_URL names one)
   const prodRedis = process.env.REDIS_URL || "redis://127.0.0.1:6379/15";
   const prodDatabase = process.env.DATABASE_URL?.startsWith("mysql://") ? process.env.DATABASE_URL : undefined;
@@ -163,6 +163,7 @@ async function main(): Promise<void> {
     writeFileSync(logFile, yaml("info", `sqlite:${join(dir, "bench.db")}`));
     await startServer(["dist/run.js", "serve", "-f", logFile], { ...env, USER_PORT: String(logUserPort), SEARCH_PORT: String(logSearchPort) }, logSearchPort);
     await startServer(["--import", "tsx", "bench/peers/bare.ts"], { ...env, PORT: String(barePort) }, "ready");
+    await startServer(["--import", "tsx", "bench/peers/bare.ts"], { ...env, PORT: String(bareBytesPort), CHECK: "none" }, "ready");
     await startServer(["--import", "tsx", "bench/peers/fastify.ts"], { ...env, PORT: String(fastifyPort) }, "ready");
     await startServer(["--import", "tsx", "bench/peers/grpc-js.ts"], { ...env, PORT: String(grpcjsPort) }, "ready");
     await startServer(["--import", "tsx", "bench/peers/connect-node.ts"], { ...env, PORT: String(connectPort), H2_PORT: String(connectH2Port) }, "ready");
@@ -194,6 +195,7 @@ async function main(): Promise<void> {
     const loads: Record<string, (seconds: number) => Promise<Figure>> = {
       "bare node:http, ping": http1(pingOf(barePort)),
       "bare node:http, HMAC-verified Do": http1(doOf(barePort)),
+      "bare node:http, Do without a token check": http1(doOf(bareBytesPort)),
       "Fastify 5, ping": http1(pingOf(fastifyPort)),
       "Fastify 5 + @fastify/jwt, Do": http1(doOf(fastifyPort)),
       "bookstore, Do (Connect JSON)": http1(doOf(searchPort)),
@@ -325,6 +327,17 @@ async function main(): Promise<void> {
       lines.push(`| ${name} | ${Math.round(fig.rps)} | ${fig.p50ms.toFixed(2)} | ${fig.p99ms.toFixed(2)} | ${(fig.rps / ceiling).toFixed(2)} |`);
     }
     lines.push("");
+    // a server saturating its core spends about 1/rps on each call: what a Do adds to a Ping, in
+    // µs of server time, compares servers whose Pings cost different amounts (a ratio does not)
+    const added = (a: string, b: string) => median(samples[a]!.map((x, r) => 1e6 / x.rps - 1e6 / samples[b]![r]!.rps));
+    const costOfDo = [
+      ["bare node:http, its bytes alone", "bare node:http, Do without a token check", "bare node:http, ping"],
+      ["bare node:http, HMAC check", "bare node:http, HMAC-verified Do", "bare node:http, ping"],
+      ["Fastify 5 + @fastify/jwt", "Fastify 5 + @fastify/jwt, Do", "Fastify 5, ping"],
+      ["bookstore", "bookstore, Do (Connect JSON)", "bookstore, Ping (Connect JSON)"],
+      ["bookstore + Redis", "bookstore + Redis, Do (Connect JSON)", "bookstore + Redis, Ping (Connect JSON)"],
+    ].map(([label, a, b]) => ({ label: label!, us: added(a!, b!), ratio: ratio(a!, b!) }));
+    lines.push(`what a Do adds to a Ping, µs of server time per call (1/req/s, HTTP/1.1; Do / Ping): ${costOfDo.map((c) => `${c.label} ${c.us.toFixed(1)} (${c.ratio.toFixed(2)})`).join(", ")}`);
     lines.push(`token verification, ops/s on one core: raw HMAC floor ${Math.round(hmacFloor)}, bookstore first sight ${Math.round(firstSight)}`);
     lines.push(`login: bare argon2id verify ${hashRate.toFixed(1)}/s, full login ${loginRate.toFixed(1)}/s (1 - ratio ${(1 - loginRate / hashRate).toFixed(2)}), login without the hash ${restRate.toFixed(0)}/s, database lookups with a warm cache: ${warmQueries}`);
     lines.push(`workers (Ping, HTTP/1.1, unpinned): 1 worker ${Math.round(one)} req/s, ${cores} workers ${Math.round(many)} req/s`);
@@ -335,7 +348,7 @@ async function main(): Promise<void> {
     for (const g of goals) lines.push(`| ${g.goal} | ${g.value.toFixed(2)} | ${g.higher ? ">=" : "<="} ${g.target} | ${g.pass ? "pass" : "FAIL"} |`);
     console.log(lines.join("\n"));
 
-    const result = { date: new Date().toISOString(), quick, seconds, runs, cores, pinned, node: process.version, figures, rounds: samples, hmacFloor, firstSight, hashRate, loginRate, restRate, warmQueries, workers: { one, many, count: cores }, memory, idleConnectionKiB: idleKiB, http2, goals };
+    const result = { date: new Date().toISOString(), quick, seconds, runs, cores, pinned, node: process.version, figures, rounds: samples, costOfDo, hmacFloor, firstSight, hashRate, loginRate, restRate, warmQueries, workers: { one, many, count: cores }, memory, idleConnectionKiB: idleKiB, http2, goals };
     const out = values.out ?? (quick ? join(dir, "result.json") : join(root, "bench", "results", `${result.date.replace(/[:.]/g, "-")}.json`));
     mkdirSync(resolve(out, ".."), { recursive: true });
     writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
