@@ -25,7 +25,8 @@ test("npm run bench -- --quick runs every load and reports every goal (no speed 
     assert.deepEqual(result.costOfDo.map((c) => c.label), ["bare node:http, its bytes alone", "bare node:http, HMAC check", "Fastify 5 + @fastify/jwt", "bookstore", "bookstore + Redis"]);
     for (const c of result.costOfDo) assert.ok(Number.isFinite(c.us) && c.ratio > 0, `what a Do adds: ${c.label}`);
     assert.match(stdout, /^what a Do adds to a Ping, µs of server time per call/m);
-    assert.equal(result.memory.length, 3, "memory after each block of calls");
+    assert.equal(result.memory.length, 3, "memory over each block of calls");
+    for (const m of result.memory as { rssMiB: number; heapMiB: number; readings: number }[]) assert.ok(m.readings >= 1 && m.rssMiB > m.heapMiB && m.heapMiB > 0, "the lowest of real readings");
     const svg = readFileSync(out.replace(/\.json$/, ".svg"), "utf8");
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal(svg.match(/<rect x=/g)?.length, 17, "one bar per figure");
