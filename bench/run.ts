@@ -305,8 +305,9 @@ async function main(): Promise<void> {
     const one = await clusterFigure(1);
     const many = cores > 1 ? await clusterFigure(cores) : one;
 
-    // a throughput ratio is the median of the rounds' own ratios (each of two adjacent loads)
-    const ratio = (a: string, b: string) => median(samples[a]!.map((x, r) => x.rps / samples[b]![r]!.rps));
+    // a comparison of two loads is the median of the rounds' own (each of two adjacent loads)
+    const byRound = (a: string, b: string, compare: (x: Figure, y: Figure) => number) => median(samples[a]!.map((x, r) => compare(x, samples[b]![r]!)));
+    const ratio = (a: string, b: string) => byRound(a, b, (x, y) => x.rps / y.rps);
     const goals = [
       { goal: "1. auth nearly free: Do / Ping, same server", value: ratio("bookstore, Do (Connect JSON)", "bookstore, Ping (Connect JSON)"), target: 0.95, higher: true },
       { goal: "1b. the same with MySQL/Redis: Do / Ping", value: ratio("bookstore + Redis, Do (Connect JSON)", "bookstore + Redis, Ping (Connect JSON)"), target: 0.95, higher: true },
@@ -332,7 +333,7 @@ async function main(): Promise<void> {
     lines.push("");
     // a server saturating its core spends about 1/rps on each call: what a Do adds to a Ping, in
     // µs of server time, compares servers whose Pings cost different amounts (a ratio does not)
-    const added = (a: string, b: string) => median(samples[a]!.map((x, r) => 1e6 / x.rps - 1e6 / samples[b]![r]!.rps));
+    const added = (a: string, b: string) => byRound(a, b, (x, y) => 1e6 / x.rps - 1e6 / y.rps);
     const costOfDo = [
       ["bare node:http, its bytes alone", "bare node:http, Do without a token check", "bare node:http, ping"],
       ["bare node:http, HMAC check", "bare node:http, HMAC-verified Do", "bare node:http, ping"],

@@ -13,7 +13,7 @@ test("npm run bench -- --quick runs every load and reports every goal (no speed 
     const env = { PATH: process.env.PATH, HOME: process.env.HOME };
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "bench/run.ts", "--quick", "--seconds", "0.5", "--out", out], { env, timeout: 240_000 });
     assert.match(stdout, /\| goal \| measured \| target \| \|/);
-    const result = JSON.parse(readFileSync(out, "utf8")) as { figures: Record<string, { rps: number; p50ms: number; p99ms: number }>; goals: { goal: string; value: number }[]; memory: unknown[]; costOfDo: { label: string; us: number; ratio: number }[] };
+    const result = JSON.parse(readFileSync(out, "utf8")) as { figures: Record<string, { rps: number; p50ms: number; p99ms: number }>; goals: { goal: string; value: number }[]; memory: { rssMiB: number; heapMiB: number; readings: number }[]; costOfDo: { label: string; us: number; ratio: number }[] };
     assert.equal(Object.keys(result.figures).length, 17);
     assert.ok("bare node:http, Do without a token check" in result.figures, "the bytes of a Do, measured apart from any check");
     for (const name of ["bookstore + Redis, Do (Connect JSON)", "bookstore + Redis, Do (gRPC h2c)"]) assert.ok(name in result.figures, `the production mode is measured beside the embedded one: ${name}`);
@@ -26,7 +26,7 @@ test("npm run bench -- --quick runs every load and reports every goal (no speed 
     for (const c of result.costOfDo) assert.ok(Number.isFinite(c.us) && c.ratio > 0, `what a Do adds: ${c.label}`);
     assert.match(stdout, /^what a Do adds to a Ping, µs of server time per call/m);
     assert.equal(result.memory.length, 3, "memory over each block of calls");
-    for (const m of result.memory as { rssMiB: number; heapMiB: number; readings: number }[]) assert.ok(m.readings >= 1 && m.rssMiB > m.heapMiB && m.heapMiB > 0, "the lowest of real readings");
+    for (const m of result.memory) assert.ok(m.readings >= 1 && m.rssMiB > m.heapMiB && m.heapMiB > 0, "the lowest of real readings");
     const svg = readFileSync(out.replace(/\.json$/, ".svg"), "utf8");
     assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal(svg.match(/<rect x=/g)?.length, 17, "one bar per figure");
