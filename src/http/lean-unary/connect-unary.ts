@@ -10,6 +10,7 @@ import {
   parseContentType,
 } from "@connectrpc/connect/protocol-connect";
 import { asCallerFault, httpStatusOf } from "../caller-fault.js";
+import { createFlatJsonSerialization } from "./flat-json.js";
 import { lightHeaders } from "./light-headers.js";
 import { unaryContext, type UnaryCall, type UnaryImplSpec } from "./unary-context.js";
 
@@ -40,7 +41,8 @@ export function plainConnectUnaryFormat(method: string | undefined, contentType:
 
 /**
  * Serves one unary method over the Connect protocol with Connect's own parts — its options
- * (validated by Connect), serialization, compression negotiation, interceptor invocation,
+ * (validated by Connect), serialization (JSON with the flat-message shortcut of
+ * `flat-json.ts`), compression negotiation, interceptor invocation,
  * error JSON, status mapping and trailer folding — but without a handler context of signals:
  * the call's signal is the one given (aborted only when the client goes away), so nothing is
  * aborted, and no DOMException made, when a call ends normally. `test/wire-equivalence.test.ts`
@@ -50,7 +52,9 @@ export function createConnectUnary(
   opt: UniversalHandlerOptions,
   spec: UnaryImplSpec,
 ): (call: ConnectUnaryCall) => Promise<ConnectUnaryResult> {
-  const serialization = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+  const connect = createMethodSerializationLookup(spec.method, opt.binaryOptions, opt.jsonOptions, opt);
+  const jsonIn = createFlatJsonSerialization(spec.method.input, opt, connect.getI(false));
+  const jsonOut = createFlatJsonSerialization(spec.method.output, opt, connect.getO(false));
   return async (call) => {
     const { binary } = call;
     const contentType = binary ? contentTypeUnaryProto : contentTypeUnaryJson;
@@ -67,9 +71,9 @@ export function createConnectUnary(
       if (compression.error) throw compression.error;
       let bytes = await readAllBytes(call.body, opt.readMaxBytes, call.header.get(headerUnaryContentLength));
       if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
-      const input = serialization.getI(binary).parse(bytes);
+      const input = (binary ? connect.getI(true) : jsonIn).parse(bytes);
       const output = await invokeUnaryImplementation(spec, context, input, opt.interceptors);
-      body = serialization.getO(binary).serialize(output);
+      body = (binary ? connect.getO(true) : jsonOut).serialize(output);
     } catch (e) {
       const error = e instanceof ConnectError ? asCallerFault(e) : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
       status = httpStatusOf(error);
