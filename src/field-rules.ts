@@ -4,12 +4,14 @@ import { createValidator } from "@bufbuild/protovalidate";
 import { createValidateInterceptor } from "@connectrpc/validate";
 import type { Interceptor } from "@connectrpc/connect";
 import { AppError } from "./errors.js";
+import { withLengthRuleShortcut } from "./length-rules.js";
 
 /**
  * The process's protovalidate validator: the field rules declared in `proto/` (`buf.validate`
- * options), each message's compiled once, on first use.
+ * options), each message's compiled once, on first use; length-only rules met are answered
+ * without it (`length-rules.ts`).
  */
-const validator = createValidator();
+const validator = withLengthRuleShortcut(createValidator());
 
 /**
  * Refuses a call whose request breaks its message's field rules: `invalid_argument`, with the
