@@ -36,6 +36,12 @@ export interface CacheAsideOptions<K, V> {
 export interface CacheAside<K, V> {
   /** The cached value of `k`, or on a miss the loaded one, cached for the next lookup. */
   get(k: K): Promise<V | undefined>;
+  /**
+   * The cached value of `k` when an in-process cache holds it (`Cache.peek`) and it decodes
+   * without waiting: a hit answered without a promise. Undefined otherwise, for `get` to answer
+   * (a miss, a cached absence, a cache that is not in this process).
+   */
+  peek(k: K): V | undefined;
   /** Caches `value` as the value of `k`. */
   set(k: K, value: V): Promise<void>;
 }
@@ -76,6 +82,14 @@ export function createCacheAside<K, V>(cache: Cache, options: CacheAsideOptions<
     get(k) {
       const cacheKey = key(k);
       return shareLoad ? lookup(k, cacheKey) : flight(cacheKey, () => lookup(k, cacheKey));
+    },
+    peek(k) {
+      const text = cache.peek?.(key(k));
+      if (text === undefined || (text === notFound && notFoundExpiry !== undefined)) return undefined;
+      const value = decode(text, k);
+      if (value === undefined || value instanceof Promise) return undefined;
+      onLookup?.("hit");
+      return value;
     },
     set: (k, value) => cache.set(key(k), encode(value), jitter(expiry, random)),
   };

@@ -53,17 +53,21 @@ export function createMemoryCache(options: { maxEntries: number; clock: Clock; e
   const sync = () => {
     if (epoch?.changed()) entries.clear();
   };
+  const peek = (key: string) => {
+    sync();
+    const e = entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= clock.now()) {
+      entries.delete(key);
+      return undefined;
+    }
+    entries.set(key, e); // most recently used last
+    return e.value;
+  };
   return {
+    peek,
     async get(key) {
-      sync();
-      const e = entries.get(key);
-      if (e === undefined) return undefined;
-      if (e.expiresAt <= clock.now()) {
-        entries.delete(key);
-        return undefined;
-      }
-      entries.set(key, e); // most recently used last
-      return e.value;
+      return peek(key);
     },
     async set(key, value, ttlSeconds) {
       sync();

@@ -9,7 +9,8 @@ export interface BookRecord {
 
 /** Queries on the `book` table. */
 export interface BookStore {
-  findByName(name: string): Promise<BookRecord | undefined>;
+  /** The entry named `name`, if any; a cache may answer with the entry itself rather than a promise. */
+  findByName(name: string): BookRecord | undefined | Promise<BookRecord | undefined>;
 }
 
 /** Creates the kysely-backed book store. */

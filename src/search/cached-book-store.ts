@@ -29,7 +29,7 @@ export function createCachedBookStore(
       if (book !== undefined) parsed.set(name, { text, book });
       return book;
     },
-    load: (name) => store.findByName(name),
+    load: async (name) => store.findByName(name),
     expiry: options.expiry,
     notFoundExpiry: options.notFoundExpiry,
     random: options.random,
@@ -37,7 +37,8 @@ export function createCachedBookStore(
     // a hit is answered at once; misses for one name share one load
     share: "load",
   });
-  return { findByName: books.get };
+  // a warm name is answered in the same tick: no promise between the handler and its answer
+  return { findByName: (name) => books.peek(name) ?? books.get(name) };
 }
 
 function parseBook(text: string, name: string): BookRecord | undefined {

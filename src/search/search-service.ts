@@ -1,6 +1,7 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { requireUserId } from "../auth/caller.js";
 import type { SearchService } from "../gen/search/v1/search_pb.js";
+import { then } from "../lib/then.js";
 import type { Logger } from "../logger.js";
 import { searchBook, type SearchBookDeps } from "./search-book.js";
 
@@ -12,11 +13,12 @@ export interface SearchServiceDeps extends SearchBookDeps {
 /** SearchService over the logic. `Do` logs the caller's `userId` from the verified claims. */
 export function createSearchService(deps: SearchServiceDeps): ServiceImpl<typeof SearchService> {
   return {
-    async do(req, ctx) {
+    do(req, ctx) {
       const userId = requireUserId(ctx);
-      const book = await searchBook(deps, req.name);
-      deps.logger.info({ userId, book: book.name, count: book.count }, "search");
-      return { name: book.name, count: BigInt(book.count) };
+      return then(searchBook(deps, req.name), (book) => {
+        deps.logger.info({ userId, book: book.name, count: book.count }, "search");
+        return { name: book.name, count: BigInt(book.count) };
+      });
     },
     ping() {
       return {};
