@@ -132,7 +132,7 @@ function bodyArb(desc: DescMessage): fc.Arbitrary<Uint8Array> {
 const anyValue = fc.oneof(
   fc.string(),
   fc.string({ unit: "binary" }),
-  fc.constantFrom("\ud800", "", "0", "12"),
+  fc.constantFrom("\ud800", "", "0", "12", 'a"b', "a\\b", "\u0001", "a\tb", "\u007f", "\u00e9", "\u2028"),
   fc.boolean(),
   fc.integer(),
   fc.constantFrom(0, -0, 1.5, NaN, Infinity, 2 ** 40),

@@ -59,11 +59,20 @@ function readValue(kind: Kind, v: unknown): string | boolean | number | bigint |
   }
 }
 
+/** A string as JSON text: printable ASCII with nothing to escape in quotes as it is, anything else by JSON.stringify. */
+function quoted(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
+  }
+  return `"${s}"`;
+}
+
 /** A field's value as JSON text, or undefined when it is not in the form protobuf-es stores. */
 function writeValue(kind: Kind, v: unknown): string | undefined {
   switch (kind) {
     case "string":
-      return typeof v === "string" ? JSON.stringify(v) : undefined;
+      return typeof v === "string" ? quoted(v) : undefined;
     case "bool":
       return typeof v === "boolean" ? (v ? "true" : "false") : undefined;
     case "int32":
@@ -110,39 +119,40 @@ function utf8(text: string): Uint8Array<ArrayBuffer> {
 }
 
 // JSON's white space: space, tab, line feed, carriage return
-const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+const isSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
 
-function skipSpace(bytes: Uint8Array, i: number): number {
-  while (isSpace(bytes[i])) i++;
+function skipSpace(bytes: string, i: number): number {
+  while (isSpace(bytes.charCodeAt(i))) i++;
   return i;
 }
+
+const latin1 = (bytes: Uint8Array): string => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString("latin1");
 
 /**
  * The end (closing quote) of a JSON string starting after its opening quote at `i`, when every
  * byte up to it is printable ASCII other than a backslash; -1 otherwise (an escape, a control
  * character, UTF-8, no end), for the general path to read.
  */
-function plainStringEnd(bytes: Uint8Array, i: number): number {
+function plainStringEnd(bytes: string, i: number): number {
   for (; i < bytes.length; i++) {
-    const b = bytes[i]!;
+    const b = bytes.charCodeAt(i);
     if (b === 0x22) return i;
     if (b < 0x20 || b > 0x7e || b === 0x5c) return -1;
   }
   return -1;
 }
 
-const ascii = (bytes: Uint8Array, from: number, to: number): string => String.fromCharCode.apply(null, bytes.subarray(from, to) as unknown as number[]);
-
 /**
  * The end of a JSON integer at `i` (an optional minus, then 0 or a digit run not starting with
  * 0); -1 otherwise. A fraction or exponent after it is not a member's end, which sends the body
  * to the text path; too many digits fail the field's range.
  */
-function integerEnd(bytes: Uint8Array, i: number): number {
-  if (bytes[i] === 0x2d) i++;
-  if (bytes[i] === 0x30) return i + 1;
-  if (!(bytes[i]! >= 0x31 && bytes[i]! <= 0x39)) return -1;
-  while (bytes[i]! >= 0x30 && bytes[i]! <= 0x39) i++;
+function integerEnd(bytes: string, i: number): number {
+  const digit = (j: number) => bytes.charCodeAt(j) >= 0x30 && bytes.charCodeAt(j) <= 0x39;
+  if (bytes.charCodeAt(i) === 0x2d) i++;
+  if (bytes.charCodeAt(i) === 0x30) return i + 1;
+  if (!digit(i)) return -1;
+  while (digit(i)) i++;
   return i;
 }
 
@@ -194,54 +204,55 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
   const zero = create(desc);
   const fresh = Object.getPrototypeOf(zero) === Object.prototype ? () => ({ ...zero }) as Record<string, unknown> : () => create(desc) as Record<string, unknown>;
   /**
-   * The common body read straight from its bytes: an object of known keys, once each, whose
+   * The common body read straight from its bytes (as latin1 text): an object of known keys, once each, whose
    * strings are plain ASCII and whose values are their field's plain form. Undefined for
    * anything else, which the text path below reads.
    */
-  const scan = (bytes: Uint8Array): Record<string, unknown> | undefined => {
-    let i = skipSpace(bytes, 0);
-    if (bytes[i] !== 0x7b) return undefined;
+  const scan = (t: string): Record<string, unknown> | undefined => {
+    let i = skipSpace(t, 0);
+    if (t.charCodeAt(i) !== 0x7b) return undefined;
     const message = fresh();
     const seen = new Set<FlatField>();
-    i = skipSpace(bytes, i + 1);
-    if (bytes[i] === 0x7d) return skipSpace(bytes, i + 1) === bytes.length ? message : undefined;
+    i = skipSpace(t, i + 1);
+    if (t.charCodeAt(i) === 0x7d) return skipSpace(t, i + 1) === t.length ? message : undefined;
     for (;;) {
-      if (bytes[i] !== 0x22) return undefined;
-      const keyEnd = plainStringEnd(bytes, i + 1);
+      if (t.charCodeAt(i) !== 0x22) return undefined;
+      const keyEnd = plainStringEnd(t, i + 1);
       if (keyEnd < 0) return undefined;
-      const f = byKey.get(ascii(bytes, i + 1, keyEnd));
+      const f = byKey.get(t.slice(i + 1, keyEnd));
       if (f === undefined || seen.has(f)) return undefined;
       seen.add(f);
-      i = skipSpace(bytes, keyEnd + 1);
-      if (bytes[i] !== 0x3a) return undefined;
-      i = skipSpace(bytes, i + 1);
+      i = skipSpace(t, keyEnd + 1);
+      if (t.charCodeAt(i) !== 0x3a) return undefined;
+      i = skipSpace(t, i + 1);
       let end: number;
       let value: unknown;
       if (f.kind === "bool") {
-        if (bytes[i] === 0x74 && bytes[i + 1] === 0x72 && bytes[i + 2] === 0x75 && bytes[i + 3] === 0x65) (value = true), (end = i + 4);
-        else if (bytes[i] === 0x66 && bytes[i + 1] === 0x61 && bytes[i + 2] === 0x6c && bytes[i + 3] === 0x73 && bytes[i + 4] === 0x65) (value = false), (end = i + 5);
+        if (t.startsWith("true", i)) (value = true), (end = i + 4);
+        else if (t.startsWith("false", i)) (value = false), (end = i + 5);
         else return undefined;
       } else if (f.kind === "int32" || f.kind === "uint32") {
-        end = integerEnd(bytes, i);
-        value = end < 0 ? undefined : readValue(f.kind, Number(ascii(bytes, i, end)));
+        end = integerEnd(t, i);
+        value = end < 0 ? undefined : readValue(f.kind, Number(t.slice(i, end)));
       } else {
-        if (bytes[i] !== 0x22) return undefined;
-        end = plainStringEnd(bytes, i + 1);
-        value = end < 0 ? undefined : readValue(f.kind, ascii(bytes, i + 1, end));
+        if (t.charCodeAt(i) !== 0x22) return undefined;
+        end = plainStringEnd(t, i + 1);
+        value = end < 0 ? undefined : readValue(f.kind, t.slice(i + 1, end));
         end++;
       }
       if (value === undefined) return undefined;
       message[f.localName] = value;
-      i = skipSpace(bytes, end);
-      if (bytes[i] === 0x2c) i = skipSpace(bytes, i + 1);
-      else if (bytes[i] === 0x7d) return skipSpace(bytes, i + 1) === bytes.length ? message : undefined;
+      i = skipSpace(t, end);
+      if (t.charCodeAt(i) === 0x2c) i = skipSpace(t, i + 1);
+      else if (t.charCodeAt(i) === 0x7d) return skipSpace(t, i + 1) === t.length ? message : undefined;
       else return undefined;
     }
   };
   return {
     parse(bytes) {
       if (bytes.byteLength > readMaxBytes) return fallback.parse(bytes);
-      const scanned = scan(bytes);
+      // each byte as one character: a plain body is ASCII, and any other byte sends it to the text path
+      const scanned = scan(latin1(bytes));
       if (scanned !== undefined) return scanned as T;
       const text = decoder.decode(bytes);
       let parsed: unknown;
