@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { createAuthInterceptor, methodName, resolvePolicies } from "protogate";
+import type { CachedVerifier } from "protogate/jwt";
 import { realm } from "./auth/caller.js";
 import type { RevocationMirror } from "./auth/revocations.js";
 import type { AccessToken, TokenService } from "./auth/tokens.js";
@@ -40,7 +41,7 @@ export interface RoutesDeps extends UserServiceDeps, SearchServiceDeps {
   health: HealthState;
   logger: Logger;
   metrics: Metrics;
-  tokens: Pick<TokenService, "verify">;
+  tokens: Pick<CachedVerifier<TokenService>, "verify">;
   /** This process's revocation mirror, and whether it has been loaded yet. */
   revocations: Pick<RevocationMirror, "isRevoked"> & { readonly synced: boolean };
   config: { readonly auth: Pick<Config["auth"], "revocationFailOpen"> };

@@ -1,6 +1,6 @@
 import cluster from "node:cluster";
 import { sql } from "kysely";
-import { withVerifiedTokenCache } from "protogate/jwt";
+import { withVerifiedTokenCache, type CachedVerifier } from "protogate/jwt";
 import { loadKeyRing } from "../auth/key-config.js";
 import { createRevocationMirror } from "../auth/revocations.js";
 import { createTokenService, type AccessToken, type TokenService } from "../auth/tokens.js";
@@ -21,7 +21,8 @@ import { openStorage, type StorageContext, type StorageOptions } from "./storage
  * use; the composition root passes them in.
  */
 export interface ServiceContext extends StorageContext {
-  readonly tokens: TokenService;
+  /** The token service, its access tokens verified through the verified-token cache (a hit is the token itself, not a promise). */
+  readonly tokens: CachedVerifier<TokenService>;
   /**
    * Revoked access tokens, sessions and users, mirrored in this process from the database's
    * `auth_event` log (checked per call without a round trip), and how to add to them.

@@ -28,7 +28,7 @@ test("a token verified once is served from the cache until its exp, never after"
   assert.equal(again, first);
   assert.equal(inner.verified, 1);
   clock.advance((exp - Math.floor(clock.now() / 1000)) * 1000 + 31_000); // past exp and the clock tolerance
-  await assert.rejects(tokens.verify(token), (e) => e instanceof AuthError && e.reason === "expired");
+  await assert.rejects(async () => tokens.verify(token), (e: unknown) => e instanceof AuthError && e.reason === "expired");
   assert.equal(inner.verified, 2, "an expired entry goes back to the real check");
 });
 
@@ -39,8 +39,8 @@ test("failures are not cached; a changed token is a different key; the size is b
   const a = (await tokens.issue(1)).token;
   await tokens.verify(a);
   const forged = a.slice(0, -2) + (a.at(-2) === "A" ? "B" : "A") + a.at(-1);
-  await assert.rejects(tokens.verify(forged));
-  await assert.rejects(tokens.verify(forged));
+  await assert.rejects(async () => tokens.verify(forged));
+  await assert.rejects(async () => tokens.verify(forged));
   assert.equal(inner.verified, 3);
   const b = (await tokens.issue(2)).token;
   const c = (await tokens.issue(3)).token;

@@ -1,5 +1,5 @@
 import type { DescMethod, Message } from "@bufbuild/protobuf";
-import type { Interceptor } from "@connectrpc/connect";
+import type { Interceptor, StreamRequest, UnaryRequest } from "@connectrpc/connect";
 import { refusalKey, verifiedTokenKey, type VerifiedToken } from "./context.js";
 import { AuthError, checkRealm, toConnectError, type AuthMessages, type RefusalOptions, type TokenRejection } from "./errors.js";
 import { declaredRoles, type MethodAuth, type PolicyTable } from "./policy.js";
@@ -57,6 +57,11 @@ const failClosedFor = (method: DescMethod): MethodAuth => {
   return auth;
 };
 
+type UnaryOrStreamRequest = UnaryRequest | StreamRequest;
+
+/** Whether a value is a promise (any thenable) rather than the answer itself. */
+const pending = <T>(v: T | PromiseLike<T>): v is PromiseLike<T> => typeof (v as { then?: unknown } | null)?.then === "function";
+
 const defaultRoles = (claims: Message): readonly string[] => {
   const roles = (claims as { roles?: unknown }).roles;
   return Array.isArray(roles) && roles.every((r) => typeof r === "string") ? roles : [];
@@ -80,7 +85,38 @@ export function createAuthInterceptor<M extends Message = Message>(options: Auth
   const roles = options.roles ?? defaultRoles;
   checkRealm(options.realm);
   const refusal: RefusalOptions = Object.freeze({ messages: options.messages, realm: options.realm, domain: options.errorDomain });
-  return (next) => async (req) => {
+  // a refused token's error, told to onReject; anything that is not an AuthError passes through as it is
+  const refused = (err: unknown, token: string | undefined, header: string | null, method: DescMethod): unknown => {
+    if (!(err instanceof AuthError)) return err;
+    // not the token's fault, so not a rejection; "role_missing" never comes here (it is thrown
+    // as a ConnectError) and is named only so that the type of onReject's reason excludes it
+    // Stryker disable next-line ConditionalExpression,StringLiteral: see above
+    if (err.reason === "unavailable" || err.reason === "role_missing") return toConnectError(err, refusal);
+    const tagged = token ?? header;
+    onReject?.({ reason: err.reason, method, tokenTag: tagged ? tokenTag(tagged) : undefined });
+    return toConnectError(err, refusal);
+  };
+  // the verified token set for the handler, once it is known not revoked and to hold the roles
+  const admit = (req: UnaryOrStreamRequest, auth: MethodAuth, verified: VerifiedToken<M>, revoked: boolean): void => {
+    if (revoked) throw new AuthError("revoked");
+    req.contextValues.set(verifiedTokenKey, verified);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut; with no roles required, none is missing
+    if (auth.roles.length > 0) {
+      const held = roles(verified.claims);
+      const missing = auth.roles.filter((r) => !held.includes(r));
+      if (missing.length > 0) {
+        onDenied?.({ method: req.method, claims: verified.claims, missingRoles: missing });
+        throw toConnectError(new AuthError("role_missing"), { ...refusal, scope: auth.roles });
+      }
+    }
+  };
+  const check = (req: UnaryOrStreamRequest, auth: MethodAuth, verified: VerifiedToken<M>): void | Promise<void> => {
+    const revoked = isRevoked === undefined ? false : isRevoked(verified);
+    return pending(revoked) ? Promise.resolve(revoked).then((r) => admit(req, auth, verified, r)) : admit(req, auth, verified, revoked);
+  };
+  // Not an async function: a token the verifier answers at once (a cached one) and a revocation
+  // check that answers at once cost the call no promise; a promise from either is waited for.
+  return (next) => (req) => {
     const auth = policies.get(req.method) ?? failClosedFor(req.method);
     if (auth.policy === "public") {
       req.contextValues.set(refusalKey, refusal);
@@ -92,31 +128,19 @@ export function createAuthInterceptor<M extends Message = Message>(options: Auth
       return next(req);
     }
     let token: string | undefined;
+    let checked: void | Promise<void>;
     try {
       token = tokenFromHeader(header);
-      const verified = await verify(token);
-      if (isRevoked !== undefined && (await isRevoked(verified))) throw new AuthError("revoked");
-      req.contextValues.set(verifiedTokenKey, verified);
-      // Stryker disable next-line ConditionalExpression,EqualityOperator: a shortcut; with no roles required, none is missing
-      if (auth.roles.length > 0) {
-        const held = roles(verified.claims);
-        const missing = auth.roles.filter((r) => !held.includes(r));
-        if (missing.length > 0) {
-          onDenied?.({ method: req.method, claims: verified.claims, missingRoles: missing });
-          throw toConnectError(new AuthError("role_missing"), { ...refusal, scope: auth.roles });
-        }
-      }
+      const verified = verify(token);
+      checked = pending(verified) ? Promise.resolve(verified).then((v) => check(req, auth, v)) : check(req, auth, verified);
     } catch (err) {
-      if (!(err instanceof AuthError)) throw err;
-      // not the token's fault, so not a rejection; "role_missing" never comes here (it is thrown above
-      // as a ConnectError) and is named only so that the type of onReject's reason excludes it
-      // Stryker disable next-line ConditionalExpression,StringLiteral: see above
-      if (err.reason === "unavailable" || err.reason === "role_missing") throw toConnectError(err, refusal);
-      const tagged = token ?? header;
-      onReject?.({ reason: err.reason, method: req.method, tokenTag: tagged ? tokenTag(tagged) : undefined });
-      throw toConnectError(err, refusal);
+      return Promise.reject(refused(err, token, header, req.method));
     }
-    return next(req);
+    if (checked === undefined) return next(req);
+    return checked.then(
+      () => next(req),
+      (err: unknown) => Promise.reject(refused(err, token, header, req.method)),
+    );
   };
 }
 

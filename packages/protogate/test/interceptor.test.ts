@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { create, createFileRegistry, type DescMethod } from "@bufbuild/protobuf";
 import { FieldDescriptorProto_Label as FieldLabel, FieldDescriptorProto_Type as FieldType, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createRouterTransport, type ConnectRouter, type HandlerContext, type Interceptor, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, createRouterTransport, type ConnectRouter, type HandlerContext, type Interceptor, type Transport, type UnaryRequest } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import {
   AuthError,
@@ -20,7 +20,7 @@ import {
   type PolicyTable,
 } from "../src/index.js";
 import { ErrorInfoSchema } from "../src/gen/google/rpc/error_details_pb.js";
-import { createJwtCodec, createKeyRing, hmacKey } from "../src/jwt/index.js";
+import { createJwtCodec, createKeyRing, hmacKey, withVerifiedTokenCache } from "../src/jwt/index.js";
 import { ClaimsSchema, echoMethod, fixtureServices, Tier, type Claims, type ClaimsInit, type EchoResponse } from "./fixture.js";
 import { startH2cServer } from "./h2c-server.js";
 
@@ -120,6 +120,13 @@ const transports: Record<string, Open> = {
   "in memory (createRouterTransport)": async (options, outer) => {
     const seen: Seen = {};
     const interceptors = [...(outer ? [outer] : []), interceptorWith(options)];
+    return harness(createRouterTransport(routes(seen), { router: { interceptors } }), seen, async () => {});
+  },
+  // a cached token is answered at once (not a promise): the interceptor's path without a wait
+  "in memory, through the verified-token cache": async (options, outer) => {
+    const seen: Seen = {};
+    const cached = withVerifiedTokenCache(codec, { maxEntries: 100 });
+    const interceptors = [...(outer ? [outer] : []), createAuthInterceptor<Claims>({ policies, verify: cached.verify, ...options })];
     return harness(createRouterTransport(routes(seen), { router: { interceptors } }), seen, async () => {});
   },
   "Connect protocol over h2c": async (options, outer) => {
@@ -482,4 +489,43 @@ test("a `roles` claim that is not a list of strings holds no role: one string is
     assert.deepEqual(denied, [["admin", "ops"]], kind);
   }
   assert.deepEqual(refusals, ["one string: PermissionDenied", "numbers: PermissionDenied"]);
+});
+
+test("a verified token and a revocation check that answer at once cost the call no wait; a promise from either is waited for", async () => {
+  const verified = await codec.verify(alice);
+  let reached = 0;
+  const next = (async () => {
+    reached++;
+    return {};
+  }) as unknown as Parameters<Interceptor>[0];
+  const request = () =>
+    ({ stream: false, method: m("Required"), service: gate, header: new Headers({ authorization: `Bearer ${alice}` }), contextValues: createContextValues(), message: {} }) as unknown as UnaryRequest;
+  // a JavaScript check that returns nothing counts as "not revoked", as an awaited one did
+  for (const isRevoked of [() => false, () => undefined as unknown as boolean, undefined]) {
+    reached = 0;
+    const call = createAuthInterceptor<Claims>({ policies, verify: () => verified, isRevoked })(next)(request());
+    assert.equal(reached, 1, "the handler's turn came in the same tick");
+    await call;
+  }
+  for (const [verify, isRevoked] of [
+    [async () => verified, () => false],
+    [() => verified, async () => false],
+    [() => ({ then: (ok: (v: typeof verified) => void) => ok(verified) }), () => false],
+  ] as const) {
+    reached = 0;
+    const call = createAuthInterceptor<Claims>({ policies, verify: verify as () => typeof verified, isRevoked })(next)(request());
+    assert.equal(reached, 0, "waited for");
+    await call;
+    assert.equal(reached, 1);
+  }
+  // refused at once or after the wait, with the same error
+  reached = 0;
+  for (const isRevoked of [() => true, async () => true]) {
+    const err = await createAuthInterceptor<Claims>({ policies, verify: () => verified, isRevoked })(next)(request()).then(
+      () => assert.fail("served"),
+      (e: unknown) => ConnectError.from(e),
+    );
+    assert.equal(err.code, Code.Unauthenticated);
+  }
+  assert.equal(reached, 0);
 });

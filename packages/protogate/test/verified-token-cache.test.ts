@@ -43,6 +43,17 @@ test("a hit skips the verifier and returns the same verified token", async () =>
   assert.equal(state.calls, 2, "another token string is another entry");
 });
 
+test("a hit is answered at once, as the verified token itself rather than a promise of it", async () => {
+  const { state, verifier } = countingVerifier();
+  const cached = withVerifiedTokenCache(verifier, { maxEntries: 10, clock: clockAt(T) });
+  const miss = cached.verify(`ok:1:${T + 60}`);
+  assert.ok(miss instanceof Promise, "a miss waits for the verifier");
+  const first = await miss;
+  const hit = cached.verify(`ok:1:${T + 60}`);
+  assert.equal(hit, first);
+  assert.equal(state.calls, 1);
+});
+
 test("an entry is never served at or past the token's exp", async () => {
   const { state, verifier } = countingVerifier();
   const clock = clockAt(T);
@@ -56,7 +67,7 @@ test("an entry is never served at or past the token's exp", async () => {
   state.onVerify = () => {
     throw new AuthError("expired");
   };
-  await assert.rejects(cached.verify(token), (err: unknown) => err instanceof AuthError && err.reason === "expired");
+  await assert.rejects(async () => cached.verify(token), (err: unknown) => err instanceof AuthError && err.reason === "expired");
   assert.equal(state.calls, 2, "at exp the verifier decides again");
 });
 
@@ -111,15 +122,15 @@ test("a token whose check began under the old keys is not cached, though another
 test("failures are never cached", async () => {
   const { state, verifier } = countingVerifier();
   const cached = withVerifiedTokenCache(verifier, { maxEntries: 10, clock: clockAt(T) });
-  await assert.rejects(cached.verify("bad"), AuthError);
-  await assert.rejects(cached.verify("bad"), AuthError);
+  await assert.rejects(async () => cached.verify("bad"), AuthError);
+  await assert.rejects(async () => cached.verify("bad"), AuthError);
   assert.equal(state.calls, 2);
   // a token that failed once (the keys were not there yet) verifies later
   state.onVerify = () => {
     throw new AuthError("unavailable");
   };
   const token = `ok:1:${T + 60}`;
-  await assert.rejects(cached.verify(token), AuthError);
+  await assert.rejects(async () => cached.verify(token), AuthError);
   state.onVerify = () => {};
   assert.equal((await cached.verify(token)).claims.userId, 1n);
   assert.equal(state.calls, 4);

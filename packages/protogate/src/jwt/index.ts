@@ -21,7 +21,7 @@ export {
   type VerificationKey,
 } from "./keys.js";
 export { createRemoteKeySet, type JwksLogger, type RemoteKeySetOptions } from "./remote-jwks.js";
-export { withVerifiedTokenCache, type CachableVerifier } from "./verified-token-cache.js";
+export { withVerifiedTokenCache, type CachableVerifier, type CachedVerifier } from "./verified-token-cache.js";
 export { maxJsonDepth, parseStrictJsonObject } from "../lib/strict-json.js";
 export { isCanonicalCompactJws, maxTokenLength } from "../lib/token-syntax.js";
 export type { Clock } from "../lib/clock.js";

@@ -8,21 +8,32 @@ export interface CachableVerifier<M extends Message> {
   keysVersion(): number;
 }
 
+/** The verified token a {@link CachableVerifier} gives. */
+type VerifiedOf<V> = V extends CachableVerifier<infer M> ? VerifiedToken<M> : never;
+
+/** What {@link withVerifiedTokenCache} returns: the verifier, whose `verify` answers a hit with the token itself. */
+export type CachedVerifier<V> = Omit<V, "verify"> & { verify(token: string): VerifiedOf<V> | Promise<VerifiedOf<V>> };
+
 /**
  * Remembers tokens that verified, keyed by the exact token string, so a client sending the
  * same token again skips the signature check. An entry is served only while `now < exp`
  * (never beyond the token's own expiry) and while the keys are those it was verified with (a
  * key rotated out of a remote JWKS takes its tokens' entries with it); at most `maxEntries`
  * are kept (oldest dropped first), and failures are never cached. Everything else passes through.
+ * A hit is returned as the value itself, a miss as the verifier's promise.
  */
-export function withVerifiedTokenCache<M extends Message, V extends CachableVerifier<M>>(verifier: V, options: { maxEntries: number; clock?: Clock }): V {
-  if (options.maxEntries <= 0) return verifier;
+export function withVerifiedTokenCache<M extends Message, V extends CachableVerifier<M>>(
+  verifier: V,
+  options: { maxEntries: number; clock?: Clock },
+): CachedVerifier<V> {
+  if (options.maxEntries <= 0) return verifier as unknown as CachedVerifier<V>;
   const clock = options.clock ?? systemClock;
   const entries = new Map<string, VerifiedToken<M>>();
   let version = verifier.keysVersion();
-  return {
+  const cached: CachableVerifier<M> & { verify(token: string): VerifiedToken<M> | Promise<VerifiedToken<M>> } = {
     ...verifier,
-    async verify(token: string) {
+    // a hit is the value itself, not a promise of it: the interceptor uses it at once
+    verify(token: string) {
       const now = verifier.keysVersion();
       if (now !== version) {
         entries.clear();
@@ -33,12 +44,14 @@ export function withVerifiedTokenCache<M extends Message, V extends CachableVeri
         if (epochSeconds(clock) < hit.exp) return hit;
         entries.delete(token);
       }
-      const verified = await verifier.verify(token);
-      // the keys changed during this check (whether or not another call has seen it yet): do not cache
-      if (verifier.keysVersion() !== now) return verified;
-      entries.set(token, verified);
-      if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
-      return verified;
+      return verifier.verify(token).then((verified) => {
+        // the keys changed during this check (whether or not another call has seen it yet): do not cache
+        if (verifier.keysVersion() !== now) return verified;
+        entries.set(token, verified);
+        if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
+        return verified;
+      });
     },
   };
+  return cached as unknown as CachedVerifier<V>;
 }
