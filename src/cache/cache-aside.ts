@@ -62,10 +62,12 @@ export function createCacheAside<K, V>(cache: Cache, options: CacheAsideOptions<
     return value;
   };
   const shareLoad = options.share === "load";
+  // the not-found placeholder, when absence is cached (otherwise "*" is text like any other)
+  const isPlaceholder = (text: string) => text === notFound && notFoundExpiry !== undefined;
   const lookup = async (k: K, cacheKey: string) => {
     const text = await cache.get(cacheKey);
     if (text !== undefined) {
-      if (text === notFound && notFoundExpiry !== undefined) {
+      if (isPlaceholder(text)) {
         onLookup?.("hit");
         return undefined;
       }
@@ -85,7 +87,7 @@ export function createCacheAside<K, V>(cache: Cache, options: CacheAsideOptions<
     },
     peek(k) {
       const text = cache.peek?.(key(k));
-      if (text === undefined || (text === notFound && notFoundExpiry !== undefined)) return undefined;
+      if (text === undefined || isPlaceholder(text)) return undefined;
       const value = decode(text, k);
       if (value === undefined || value instanceof Promise) return undefined;
       onLookup?.("hit");

@@ -1,4 +1,4 @@
-import { create, isMessage, ScalarType, type DescField, type DescMessage, type JsonReadOptions, type JsonWriteOptions } from "@bufbuild/protobuf";
+import { create, isMessage, ScalarType, type DescMessage, type JsonReadOptions, type JsonWriteOptions } from "@bufbuild/protobuf";
 import { isScalarZeroValue } from "@bufbuild/protobuf/reflect";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { Serialization } from "@connectrpc/connect/protocol";
@@ -14,6 +14,8 @@ type Kind = "string" | "bool" | "int32" | "uint32" | "int64" | "uint64";
 
 interface FlatField {
   readonly localName: string;
+  /** The keys that name it in JSON input: its proto name and its JSON name. */
+  readonly names: readonly string[];
   readonly scalar: ScalarType;
   readonly kind: Kind;
   /** The field's name in the output, JSON-quoted, with its colon. */
@@ -160,9 +162,10 @@ function flatFields(desc: DescMessage, useProtoFieldName: boolean): FlatField[] 
   if (desc.typeName.startsWith("google.protobuf.") || desc.oneofs.length > 0) return undefined;
   const out: FlatField[] = [];
   for (const f of [...desc.fields].sort((a, b) => a.number - b.number)) {
-    const kind = f.fieldKind === "scalar" ? kinds.get(f.scalar) : undefined;
-    if (kind === undefined || f.fieldKind !== "scalar" || f.oneof !== undefined || f.presence !== FeatureSet_FieldPresence.IMPLICIT || f.longAsString) return undefined;
-    out.push({ localName: f.localName, scalar: f.scalar, kind, outKey: `${JSON.stringify(useProtoFieldName ? f.name : f.jsonName)}:` });
+    if (f.fieldKind !== "scalar") return undefined;
+    const kind = kinds.get(f.scalar);
+    if (kind === undefined || f.oneof !== undefined || f.presence !== FeatureSet_FieldPresence.IMPLICIT || f.longAsString) return undefined;
+    out.push({ localName: f.localName, names: [f.name, f.jsonName], scalar: f.scalar, kind, outKey: `${JSON.stringify(useProtoFieldName ? f.name : f.jsonName)}:` });
   }
   return out;
 }
@@ -190,11 +193,7 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
   if (json.registry !== undefined || ((json as { prettySpaces?: number }).prettySpaces ?? 0) !== 0) return fallback;
   const fields = flatFields(desc, json.useProtoFieldName ?? false);
   if (fields === undefined) return fallback;
-  const byKey = new Map<string, FlatField>();
-  for (const f of fields) {
-    const d = desc.fields.find((x) => x.localName === f.localName) as DescField;
-    byKey.set(d.name, f).set(d.jsonName, f);
-  }
+  const byKey = new Map<string, FlatField>(fields.flatMap((f) => f.names.map((name) => [name, f] as const)));
   // Connect's default, not protobuf-es's: unknown keys are ignored unless told otherwise
   const ignoreUnknown = json.ignoreUnknownFields ?? true;
   const alwaysEmit = json.alwaysEmitImplicit ?? false;
