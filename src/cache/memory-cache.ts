@@ -49,7 +49,12 @@ export function createEpochFile(path: string): EpochFile {
  */
 export function createMemoryCache(options: { maxEntries: number; clock: Clock; epoch?: EpochFile }): Cache {
   const { maxEntries, clock, epoch } = options;
-  const entries = createBoundedMap<string, { value: string; expiresAt: number }>(maxEntries);
+  const entries = createBoundedMap<string, { value: string; expiresAt: number; written: number }>(maxEntries);
+  // Writes (a store, or a read entry moved to the newest end) so far: an entry written fewer
+  // than half the cap ago has fewer than that many entries after it, so it is nowhere near
+  // eviction, and a read of it need not move it (at most one move per half-cap of writes).
+  let writes = 0;
+  const recent = maxEntries >> 1;
   const sync = () => {
     if (epoch?.changed()) entries.clear();
   };
@@ -61,7 +66,10 @@ export function createMemoryCache(options: { maxEntries: number; clock: Clock; e
       entries.delete(key);
       return undefined;
     }
-    entries.set(key, e); // most recently used last
+    if (writes - e.written >= recent) {
+      e.written = ++writes;
+      entries.set(key, e); // most recently used last
+    }
     return e.value;
   };
   return {
@@ -71,7 +79,7 @@ export function createMemoryCache(options: { maxEntries: number; clock: Clock; e
     },
     async set(key, value, ttlSeconds) {
       sync();
-      entries.set(key, { value, expiresAt: clock.now() + ttlSeconds * 1000 });
+      entries.set(key, { value, expiresAt: clock.now() + ttlSeconds * 1000, written: ++writes });
     },
     async del(...keys) {
       for (const k of keys) entries.delete(k);

@@ -1,6 +1,6 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { requireUserId } from "../auth/caller.js";
-import type { SearchService } from "../gen/search/v1/search_pb.js";
+import { DoResponseSchema, type DoResponse, type SearchService } from "../gen/search/v1/search_pb.js";
 import { then } from "../lib/then.js";
 import type { Logger } from "../logger.js";
 import { searchBook, type SearchBookDeps } from "./search-book.js";
@@ -16,8 +16,10 @@ export function createSearchService(deps: SearchServiceDeps): ServiceImpl<typeof
     do(req, ctx) {
       const userId = requireUserId(ctx);
       return then(searchBook(deps, req.name), (book) => {
-        deps.logger.info({ userId, book: book.name, count: book.count }, "search");
-        return { name: book.name, count: BigInt(book.count) };
+        if (deps.logger.isLevelEnabled("info")) deps.logger.info({ userId, book: book.name, count: book.count }, "search");
+        // the message itself (what create() would return): Connect sends it as it is, not copied into a new one
+        const answer: DoResponse = { $typeName: DoResponseSchema.typeName, name: book.name, count: BigInt(book.count) };
+        return answer;
       });
     },
     ping() {

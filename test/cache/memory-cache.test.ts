@@ -31,3 +31,16 @@ test("a process's own delete drops only that key", async () => {
   assert.equal(await server.get("a"), undefined);
   assert.equal(await server.get("b"), "2");
 });
+
+test("an entry read all along outlives any number of newer ones; one never read is dropped in turn", async () => {
+  for (const maxEntries of [2, 3, 10, 101]) {
+    const cache = createMemoryCache({ maxEntries, clock: systemClock });
+    await cache.set("hot", "h", 60);
+    await cache.set("cold", "c", 60);
+    for (let i = 0; i < maxEntries * 5; i++) {
+      assert.equal(cache.peek?.("hot"), "h", `cap ${maxEntries}: the entry read before each write is held at write ${i}`);
+      await cache.set(`new-${i}`, "n", 60);
+    }
+    assert.equal(await cache.get("cold"), undefined, `cap ${maxEntries}: the entry never read was dropped`);
+  }
+});

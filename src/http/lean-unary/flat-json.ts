@@ -13,6 +13,8 @@ export interface FlatJsonOptions {
 type Kind = "string" | "bool" | "int32" | "uint32" | "int64" | "uint64";
 
 interface FlatField {
+  /** Its place in the message's fields, by number. */
+  readonly index: number;
   readonly localName: string;
   /** The keys that name it in JSON input: its proto name and its JSON name. */
   readonly names: readonly string[];
@@ -165,7 +167,7 @@ function flatFields(desc: DescMessage, useProtoFieldName: boolean): FlatField[] 
     if (f.fieldKind !== "scalar") return undefined;
     const kind = kinds.get(f.scalar);
     if (kind === undefined || f.oneof !== undefined || f.presence !== FeatureSet_FieldPresence.IMPLICIT || f.longAsString) return undefined;
-    out.push({ localName: f.localName, names: [f.name, f.jsonName], scalar: f.scalar, kind, outKey: `${JSON.stringify(useProtoFieldName ? f.name : f.jsonName)}:` });
+    out.push({ index: out.length, localName: f.localName, names: [f.name, f.jsonName], scalar: f.scalar, kind, outKey: `${JSON.stringify(useProtoFieldName ? f.name : f.jsonName)}:` });
   }
   return out;
 }
@@ -202,6 +204,13 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
   // a new message is a copy of this one when protobuf-es makes them plain objects of zero values
   const zero = create(desc);
   const fresh = Object.getPrototypeOf(zero) === Object.prototype ? () => ({ ...zero }) as Record<string, unknown> : () => create(desc) as Record<string, unknown>;
+  // the fields a body has named, by index: one array reused by every (synchronous) read
+  const seen = new Uint8Array(fields.length);
+  const firstTime = (f: FlatField): boolean => {
+    if (seen[f.index] !== 0) return false;
+    seen[f.index] = 1;
+    return true;
+  };
   /**
    * The common body read straight from its bytes (as latin1 text): an object of known keys, once each, whose
    * strings are plain ASCII and whose values are their field's plain form. Undefined for
@@ -211,7 +220,7 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
     let i = skipSpace(t, 0);
     if (t.charCodeAt(i) !== 0x7b) return undefined;
     const message = fresh();
-    const seen = new Set<FlatField>();
+    seen.fill(0);
     i = skipSpace(t, i + 1);
     if (t.charCodeAt(i) === 0x7d) return skipSpace(t, i + 1) === t.length ? message : undefined;
     for (;;) {
@@ -219,8 +228,7 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
       const keyEnd = plainStringEnd(t, i + 1);
       if (keyEnd < 0) return undefined;
       const f = byKey.get(t.slice(i + 1, keyEnd));
-      if (f === undefined || seen.has(f)) return undefined;
-      seen.add(f);
+      if (f === undefined || !firstTime(f)) return undefined;
       i = skipSpace(t, keyEnd + 1);
       if (t.charCodeAt(i) !== 0x3a) return undefined;
       i = skipSpace(t, i + 1);
@@ -263,7 +271,7 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
       if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return fallback.parse(bytes);
       const obj = parsed as Record<string, unknown>;
       const message = fresh();
-      const seen = new Set<FlatField>();
+      seen.fill(0);
       const keys = Object.keys(obj);
       for (const key of keys) {
         const v = obj[key];
@@ -272,9 +280,8 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
           if (ignoreUnknown && v !== null && typeof v !== "object") continue;
           return fallback.parse(bytes);
         }
-        const value = seen.has(f) ? undefined : readValue(f.kind, v);
+        const value = firstTime(f) ? readValue(f.kind, v) : undefined;
         if (value === undefined) return fallback.parse(bytes);
-        seen.add(f);
         message[f.localName] = value;
       }
       if (memberCount(text) !== keys.length) return fallback.parse(bytes);

@@ -97,6 +97,9 @@ class LightHeaders extends (Headers as unknown as new () => object) {
 
   get(name: string): string | null {
     const lower = checkedName(name, "get");
+    // a single field of Node's, still read in place: its value, with no list made for it
+    const single = this.#map === undefined ? this.#node?.[lower] : undefined;
+    if (typeof single === "string") return nodeValue(single);
     const v = this.#list(lower);
     return v === undefined || v.length === 0 ? null : joined(lower, v);
   }
