@@ -54,6 +54,17 @@ function codePoints(s: string): number {
   return n;
 }
 
+/** Whether every string of `m` that a rule names is within its bounds (a plain loop: no closure per call). */
+function meets(plan: readonly LengthRule[], m: Record<string, unknown>): boolean {
+  for (const r of plan) {
+    const v = m[r.localName];
+    if (typeof v !== "string") return false;
+    const n = codePoints(v);
+    if (n < r.min || n > r.max) return false;
+  }
+  return true;
+}
+
 /**
  * `validator` with a shortcut for requests whose only rules are string lengths (`DoRequest`'s
  * `name`, `LoginRequest`'s username and password): a message that meets them is `valid` at
@@ -68,15 +79,8 @@ export function withLengthRuleShortcut(validator: Validator): Validator {
     validate<Desc extends DescMessage>(schema: Desc, message: MessageShape<Desc>) {
       let plan = plans.get(schema);
       if (plan === undefined) plans.set(schema, (plan = lengthRulesOf(schema) ?? null));
-      if (plan !== null && isMessage(message, schema)) {
-        const m = message as unknown as Record<string, unknown>;
-        const met = plan.every((r) => {
-          const v = m[r.localName];
-          if (typeof v !== "string") return false;
-          const n = codePoints(v);
-          return n >= r.min && n <= r.max;
-        });
-        if (met) return { kind: "valid", message } as ValidationResult<MessageValidType<Desc>, MessageShape<Desc>>;
+      if (plan !== null && isMessage(message, schema) && meets(plan, message as unknown as Record<string, unknown>)) {
+        return { kind: "valid", message } as ValidationResult<MessageValidType<Desc>, MessageShape<Desc>>;
       }
       return validator.validate(schema, message);
     },

@@ -15,8 +15,10 @@ export const realm = "bookstore";
  * }
  */
 export function requireUserId(source: ValuesSource): number {
-  return Number(requireClaims(source, AccessClaimsSchema, { realm }).userId);
+  return Number(requireClaims(source, AccessClaimsSchema, refusal).userId);
 }
+
+const refusal = Object.freeze({ realm });
 
 /** The caller's user id when the call carries a verified token (for logs). */
 export function callerUserId(source: ValuesSource): number | undefined {

@@ -17,7 +17,7 @@ function countingVerifier() {
     async verify(token: string): Promise<VerifiedToken<Claims>> {
       state.calls++;
       state.onVerify();
-      const match = /^ok:(\d+):(\d+)$/.exec(token);
+      const match = /^ok:(\d+):(\d+)(?::[a-z]*)?$/.exec(token);
       if (match === null) throw new AuthError("bad_signature");
       return Object.freeze({ claims: create(ClaimsSchema, { userId: BigInt(match[1]!) }), exp: Number(match[2]), iat: undefined, jti: undefined });
     },
@@ -41,6 +41,21 @@ test("a hit skips the verifier and returns the same verified token", async () =>
   assert.equal(first.claims.userId, 1n);
   await cached.verify(`ok:2:${T + 60}`);
   assert.equal(state.calls, 2, "another token string is another entry");
+});
+
+test("tokens that end alike are told apart: a token is served only its own entry", async () => {
+  const { state, verifier } = countingVerifier();
+  const cached = withVerifiedTokenCache(verifier, { maxEntries: 10, clock: clockAt(T) });
+  const tail = `:${"x".repeat(64)}`; // longer than the part an entry is found by
+  const one = `ok:1:${T + 60}${tail}`;
+  const two = `ok:2:${T + 60}${tail}`;
+  assert.equal((await cached.verify(one)).claims.userId, 1n);
+  await assert.rejects(async () => cached.verify(`forged${tail}`), AuthError, "a forged token ending like a cached one is verified, and refused");
+  assert.equal((await cached.verify(two)).claims.userId, 2n, "not the cached token's claims");
+  assert.equal((await cached.verify(two)).claims.userId, 2n);
+  assert.equal(state.calls, 3);
+  assert.equal((await cached.verify(one)).claims.userId, 1n, "the newer token took the entry: the first is verified again");
+  assert.equal(state.calls, 4);
 });
 
 test("a hit is answered at once, as the verified token itself rather than a promise of it", async () => {

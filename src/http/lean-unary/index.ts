@@ -85,21 +85,22 @@ export function createLeanUnary(options: UniversalHandlerOptions, onServed?: (pr
       const format = fast && plainConnectUnaryFormat(req.method, req.headers["content-type"], req.headers["connect-timeout-ms"] as string | undefined);
       // only the Connect path refuses a declared length over the limit from the header alone
       const chunks = await readBody(req, res, readMaxBytes, intake, format !== undefined);
-      const call = { url, header, signal, contextValues };
+      // each call object written out whole, in one order: a spread of a shared part gave the
+      // property reads of connect-unary.ts and unary-context.ts a different shape per path
       if (fast !== undefined && format !== undefined) {
         onServed?.("connect");
-        const r = await fast.connect({ ...call, binary: format.binary, body: iterate(chunks) });
+        const r = await fast.connect({ url, header, signal, contextValues, binary: format.binary, body: iterate(chunks) });
         return send(res, r.status, r.header, undefined, r.body);
       }
       if (fast !== undefined && isPlainGrpcUnary(req.httpVersion, req.method, req.headers)) {
         const message = singleEnvelope(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), readMaxBytes);
         if (message !== undefined) {
           onServed?.("grpc");
-          const r = await fast.grpc({ ...call, message });
+          const r = await fast.grpc({ url, header, signal, contextValues, message });
           return send(res, r.status, r.header, r.trailer, r.body);
         }
       }
-      const uRes = await withCallerFaults(await handler({ httpVersion: req.httpVersion, method: req.method ?? "", ...call, body: iterate(chunks) }), options.jsonOptions);
+      const uRes = await withCallerFaults(await handler({ url, header, signal, contextValues, httpVersion: req.httpVersion, method: req.method ?? "", body: iterate(chunks) }), options.jsonOptions);
       if (!explained(req, res, handler, uRes)) await writeWhole(uRes, res);
     },
   };

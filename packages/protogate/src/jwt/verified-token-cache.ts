@@ -15,8 +15,15 @@ type VerifiedOf<V> = V extends CachableVerifier<infer M> ? VerifiedToken<M> : ne
 export type CachedVerifier<V> = Omit<V, "verify"> & { verify(token: string): VerifiedOf<V> | Promise<VerifiedOf<V>> };
 
 /**
- * Remembers tokens that verified, keyed by the exact token string, so a client sending the
- * same token again skips the signature check. An entry is served only while `now < exp`
+ * The part of a token its entry is found by: its last characters (the signature's), so a
+ * lookup hashes a few dozen characters rather than the whole token (~1.6 ns a character).
+ */
+const tailLength = 32;
+
+/**
+ * Remembers tokens that verified, by the exact token string, so a client sending the
+ * same token again skips the signature check. An entry is found by the token's tail and
+ * served only to the whole token it was verified as. An entry is served only while `now < exp`
  * (never beyond the token's own expiry) and while the keys are those it was verified with (a
  * key rotated out of a remote JWKS takes its tokens' entries with it); at most `maxEntries`
  * are kept (oldest dropped first), and failures are never cached. Everything else passes through.
@@ -28,7 +35,7 @@ export function withVerifiedTokenCache<M extends Message, V extends CachableVeri
 ): CachedVerifier<V> {
   if (options.maxEntries <= 0) return verifier as unknown as CachedVerifier<V>;
   const clock = options.clock ?? systemClock;
-  const entries = new Map<string, VerifiedToken<M>>();
+  const entries = new Map<string, { token: string; verified: VerifiedToken<M> }>();
   let version = verifier.keysVersion();
   const cached: CachableVerifier<M> & { verify(token: string): VerifiedToken<M> | Promise<VerifiedToken<M>> } = {
     ...verifier,
@@ -39,15 +46,17 @@ export function withVerifiedTokenCache<M extends Message, V extends CachableVeri
         entries.clear();
         version = now;
       }
-      const hit = entries.get(token);
-      if (hit !== undefined) {
-        if (epochSeconds(clock) < hit.exp) return hit;
-        entries.delete(token);
+      // Stryker disable next-line UnaryOperator,MethodExpression: any part of the token finds the same entries (the whole token decides)
+      const tail = token.slice(-tailLength);
+      const hit = entries.get(tail);
+      if (hit !== undefined && hit.token === token) {
+        if (epochSeconds(clock) < hit.verified.exp) return hit.verified;
+        entries.delete(tail);
       }
       return verifier.verify(token).then((verified) => {
         // the keys changed during this check (whether or not another call has seen it yet): do not cache
         if (verifier.keysVersion() !== now) return verified;
-        entries.set(token, verified);
+        entries.set(tail, { token, verified });
         if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
         return verified;
       });
