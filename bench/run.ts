@@ -248,27 +248,28 @@ async function main(): Promise<void> {
     };
     const http2 = Object.keys(loads).filter((name) => /gRPC|h2c|grpc-js/.test(name));
     // the side-by-side pairs: each server and its twin, Do on one while Ping runs on the other
-    const pairs = {
-      bookstore: { copies: [bookstore, twin] as const, ports: [searchPort, twinSearchPort] },
-      "bookstore + Redis": { copies: [prod, prodTwin] as const, ports: [prodSearchPort, prodTwinSearchPort] },
-    };
-    const pairLoad = (ports: readonly number[]) => (copy: 0 | 1, kind: "do" | "ping", d: number) => wrk((kind === "do" ? doOf : pingOf)(ports[copy]!), { connections, seconds: d });
+    const pair = (name: string, copies: readonly [ChildProcess, ChildProcess], ports: readonly [number, number]) => ({
+      name,
+      copies,
+      load: (copy: 0 | 1, kind: "do" | "ping", d: number) => wrk((kind === "do" ? doOf : pingOf)(ports[copy]), { connections, seconds: d }),
+      rounds: [] as PairedRound[],
+    });
+    const pairs = [pair("bookstore", [bookstore, twin], [searchPort, twinSearchPort]), pair("bookstore + Redis", [prod, prodTwin], [prodSearchPort, prodTwinSearchPort])];
     // warm-up: module loading, JIT and caches settle before anything is counted
     if (!quick) {
       for (const load of Object.values(loads)) await load(2);
-      for (const pair of Object.values(pairs)) for (const r of [0, 1]) await pairedRound(pair.copies, pairLoad(pair.ports), r, 2);
+      for (const p of pairs) for (const r of [0, 1]) await pairedRound(p.copies, p.load, r, 2);
     }
     const samples: Record<string, Figure[]> = {};
-    const pairedRounds: Record<keyof typeof pairs, PairedRound[]> = { bookstore: [], "bookstore + Redis": [] };
     for (let r = 0; r < runs; r++) {
       for (const [name, load] of Object.entries(loads)) {
         // a server idle for a while starts slow (V8 shrinks its heap when idle): one uncounted second first
         if (!quick) await load(1);
         (samples[name] ??= []).push(await load(seconds));
       }
-      for (const [name, pair] of Object.entries(pairs) as [keyof typeof pairs, (typeof pairs)[keyof typeof pairs]][]) {
-        if (!quick) await pairedRound(pair.copies, pairLoad(pair.ports), r, 1);
-        pairedRounds[name].push(await pairedRound(pair.copies, pairLoad(pair.ports), r, seconds));
+      for (const p of pairs) {
+        if (!quick) await pairedRound(p.copies, p.load, r, 1);
+        p.rounds.push(await pairedRound(p.copies, p.load, r, seconds));
       }
     }
     const figures: Record<string, Figure> = {};
@@ -358,22 +359,18 @@ async function main(): Promise<void> {
     const byRound = (a: string, b: string, compare: (x: Figure, y: Figure) => number) => median(samples[a]!.map((x, r) => compare(x, samples[b]![r]!)));
     const ratio = (a: string, b: string) => byRound(a, b, (x, y) => x.rps / y.rps);
     // side by side: a Ping's CPU per call over a Do's (the Do/Ping throughput of a saturated core), and the two rates
-    const paired = Object.fromEntries(
-      Object.entries(pairedRounds).map(([name, list]) => [
-        name,
-        {
-          cpuRatio: median(list.map((p) => p.pingCpuUs / p.doCpuUs)),
-          rpsRatio: median(list.map((p) => p.doRps / p.pingRps)),
-          doCpuUs: median(list.map((p) => p.doCpuUs)),
-          pingCpuUs: median(list.map((p) => p.pingCpuUs)),
-          addsUs: median(list.map((p) => p.doCpuUs - p.pingCpuUs)),
-          rounds: list,
-        },
-      ]),
-    ) as Record<keyof typeof pairs, { cpuRatio: number; rpsRatio: number; doCpuUs: number; pingCpuUs: number; addsUs: number; rounds: PairedRound[] }>;
+    const sideBySide = (list: PairedRound[]) => ({
+      cpuRatio: median(list.map((p) => p.pingCpuUs / p.doCpuUs)),
+      rpsRatio: median(list.map((p) => p.doRps / p.pingRps)),
+      doCpuUs: median(list.map((p) => p.doCpuUs)),
+      pingCpuUs: median(list.map((p) => p.pingCpuUs)),
+      addsUs: median(list.map((p) => p.doCpuUs - p.pingCpuUs)),
+      rounds: list,
+    });
+    const paired: Record<string, ReturnType<typeof sideBySide>> = Object.fromEntries(pairs.map((p) => [p.name, sideBySide(p.rounds)]));
     const goals = [
-      { goal: "1. auth nearly free: Do / Ping, same server (side by side, CPU per call)", value: paired.bookstore.cpuRatio, target: 0.95, higher: true },
-      { goal: "1b. the same with MySQL/Redis: Do / Ping (issue 14: >= 0.91)", value: paired["bookstore + Redis"].cpuRatio, target: 0.95, higher: true },
+      { goal: "1. auth nearly free: Do / Ping, same server (side by side, CPU per call)", value: paired.bookstore!.cpuRatio, target: 0.95, higher: true },
+      { goal: "1b. the same with MySQL/Redis: Do / Ping (issue 14: >= 0.91)", value: paired["bookstore + Redis"]!.cpuRatio, target: 0.95, higher: true },
       { goal: "2. Do (Connect JSON) / Fastify + @fastify/jwt Do", value: ratio("bookstore, Do (Connect JSON)", "Fastify 5 + @fastify/jwt, Do"), target: 1.0, higher: true },
       { goal: "3. Do (gRPC) / @grpc/grpc-js + fast-jwt Do", value: ratio("bookstore, Do (gRPC h2c)", "@grpc/grpc-js + fast-jwt, Do"), target: 1.0, higher: true },
       { goal: "4. first-sight verify / raw HMAC floor", value: firstSight / hmacFloor, target: 0.5, higher: true },

@@ -97,9 +97,12 @@ class LightHeaders extends (Headers as unknown as new () => object) {
 
   get(name: string): string | null {
     const lower = checkedName(name, "get");
-    // a single field of Node's, still read in place: its value, with no list made for it
-    const single = this.#map === undefined ? this.#node?.[lower] : undefined;
-    if (typeof single === "string") return nodeValue(single);
+    // Node's fields, still read in place: a single one's value (or none) needs no list
+    if (this.#map === undefined) {
+      const field = this.#node?.[lower];
+      if (typeof field === "string") return nodeValue(field);
+      if (field === undefined) return null;
+    }
     const v = this.#list(lower);
     return v === undefined || v.length === 0 ? null : joined(lower, v);
   }
