@@ -56,14 +56,16 @@ describe("the typed client commands: bookstore login / search / ping", () => {
   }
 
   test("search refreshes an expired saved token once through UserService.Refresh and saves the new pair", async () => {
-    const short = await startTestApp({ ...config, auth: { ...config.auth, accessExpire: 1, clockTolerance: 0 } });
+    // 2 s, not 1: exp is a whole second after iat, so a 1 s token refreshed late in a second had
+    // only a few milliseconds left for the retried call (it failed a CI run on Node 24)
+    const short = await startTestApp({ ...config, auth: { ...config.auth, accessExpire: 2, clockTolerance: 0 } });
     try {
       const env = { BOOKSTORE_TOKEN_FILE: join(dir.path, "token-refresh") };
       const saved = await run(["login", "alice", "--save", "--url", short.userUrl], env, "alice-password\n");
       assert.equal(saved.code, 0, saved.stderr);
       const first = JSON.parse(readFileSync(env.BOOKSTORE_TOKEN_FILE, "utf8")) as Record<string, string>;
       assert.deepEqual(Object.keys(first).sort(), ["accessToken", "protocol", "refreshToken", "userUrl"]);
-      await new Promise((r) => setTimeout(r, 2100)); // the access token has expired
+      await new Promise((r) => setTimeout(r, 3100)); // the access token has expired
       const found = await run(["search", "go-zero", "--url", short.searchUrl], env);
       assert.equal(found.code, 0, found.stderr);
       assert.deepEqual(JSON.parse(found.stdout), { name: "go-zero", count: "100" });
