@@ -22,26 +22,14 @@ export interface CacheAsideOptions<K, V> {
   /** Seconds a key without a value is remembered by a placeholder; when absent, absence is not cached. */
   notFoundExpiry?: number;
   random?: () => number;
-  /** Told of every lookup that reads the cache (concurrent lookups sharing one are told once). */
+  /** Told of every lookup that reads the cache (concurrent lookups share one, as go-zero's do: a burst costs one round trip). */
   onLookup?: (result: "hit" | "miss") => void;
-  /**
-   * What concurrent lookups of one key share. `lookup` (the default, go-zero's): the cache read
-   * too, so a burst costs one cache round trip; `load`: only the load after a miss, so a hit is
-   * answered at once and never waits on another caller.
-   */
-  share?: "lookup" | "load";
 }
 
 /** Values of one kind through a cache (go-zero's cached model for one key). */
 export interface CacheAside<K, V> {
   /** The cached value of `k`, or on a miss the loaded one, cached for the next lookup. */
   get(k: K): Promise<V | undefined>;
-  /**
-   * The cached value of `k` when an in-process cache holds it (`Cache.peek`) and it decodes
-   * without waiting: a hit answered without a promise. Undefined otherwise, for `get` to answer
-   * (a miss, a cached absence, a cache that is not in this process).
-   */
-  peek(k: K): V | undefined;
   /** Caches `value` as the value of `k`. */
   set(k: K, value: V): Promise<void>;
 }
@@ -61,7 +49,6 @@ export function createCacheAside<K, V>(cache: Cache, options: CacheAsideOptions<
     else if (notFoundExpiry !== undefined) await cache.set(cacheKey, notFound, notFoundExpiry);
     return value;
   };
-  const shareLoad = options.share === "load";
   // the not-found placeholder, when absence is cached (otherwise "*" is text like any other)
   const isPlaceholder = (text: string) => text === notFound && notFoundExpiry !== undefined;
   const lookup = async (k: K, cacheKey: string) => {
@@ -78,20 +65,12 @@ export function createCacheAside<K, V>(cache: Cache, options: CacheAsideOptions<
         return value;
       }
     }
-    return shareLoad ? flight(cacheKey, () => fill(k, cacheKey)) : fill(k, cacheKey);
+    return fill(k, cacheKey);
   };
   return {
     get(k) {
       const cacheKey = key(k);
-      return shareLoad ? lookup(k, cacheKey) : flight(cacheKey, () => lookup(k, cacheKey));
-    },
-    peek(k) {
-      const text = cache.peek?.(key(k));
-      if (text === undefined || isPlaceholder(text)) return undefined;
-      const value = decode(text, k);
-      if (value === undefined || value instanceof Promise) return undefined;
-      onLookup?.("hit");
-      return value;
+      return flight(cacheKey, () => lookup(k, cacheKey));
     },
     set: (k, value) => cache.set(key(k), encode(value), jitter(expiry, random)),
   };

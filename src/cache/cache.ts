@@ -5,11 +5,6 @@
  */
 export interface Cache {
   get(key: string): Promise<string | undefined>;
-  /**
-   * The value of `key` when this process holds it in memory, read without waiting; undefined
-   * when it is not there now (then ask `get`). Only in-process caches have it.
-   */
-  peek?(key: string): string | undefined;
   set(key: string, value: string, ttlSeconds: number): Promise<void>;
   /** Removes keys everywhere this cache is shared; throws if that cannot be ensured. */
   del(...keys: string[]): Promise<void>;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Clock } from "../clock.js";
-import { createBoundedMap } from "../lib/bounded-map.js";
+import { createExpiringLru } from "../lib/expiring-lru.js";
 import type { Cache } from "./cache.js";
 
 /**
@@ -48,38 +48,19 @@ export function createEpochFile(path: string): EpochFile {
  * so a CLI write takes effect in a running server at once.
  */
 export function createMemoryCache(options: { maxEntries: number; clock: Clock; epoch?: EpochFile }): Cache {
-  const { maxEntries, clock, epoch } = options;
-  const entries = createBoundedMap<string, { value: string; expiresAt: number; written: number }>(maxEntries);
-  // Writes (a store, or a read entry moved to the newest end) so far: an entry written fewer
-  // than half the cap ago has fewer than that many entries after it, so it is nowhere near
-  // eviction, and a read of it need not move it (at most one move per half-cap of writes).
-  let writes = 0;
-  const recent = maxEntries >> 1;
+  const { epoch } = options;
+  const entries = createExpiringLru<string, string>(options);
   const sync = () => {
     if (epoch?.changed()) entries.clear();
   };
-  const peek = (key: string) => {
-    sync();
-    const e = entries.get(key);
-    if (e === undefined) return undefined;
-    if (e.expiresAt <= clock.now()) {
-      entries.delete(key);
-      return undefined;
-    }
-    if (writes - e.written >= recent) {
-      e.written = ++writes;
-      entries.set(key, e); // most recently used last
-    }
-    return e.value;
-  };
   return {
-    peek,
     async get(key) {
-      return peek(key);
+      sync();
+      return entries.get(key);
     },
     async set(key, value, ttlSeconds) {
       sync();
-      entries.set(key, { value, expiresAt: clock.now() + ttlSeconds * 1000, written: ++writes });
+      entries.set(key, value, ttlSeconds * 1000);
     },
     async del(...keys) {
       for (const k of keys) entries.delete(k);

@@ -1,52 +1,39 @@
-import { createCacheAside } from "../cache/cache-aside.js";
-import type { Cache } from "../cache/cache.js";
-import { createBoundedMap } from "../lib/bounded-map.js";
+import { jitter } from "../cache/cache.js";
+import { createSingleFlight } from "../cache/single-flight.js";
+import type { Clock } from "../clock.js";
+import { createExpiringLru } from "../lib/expiring-lru.js";
 import type { BookRecord, BookStore } from "./book-store.js";
 
-/** `cache:book:name:<name>` holds the row, or the not-found placeholder. */
-export const bookKey = (name: string) => `cache:book:name:${name}`;
-
 /**
- * The catalog through the cache, as the user model: cache-aside by name, rows for
- * `Cache.Expiry` (jittered), unknown names for `Cache.NotFoundExpiry`, one load per name in
- * flight. The catalog is written only by migrations, so nothing here needs invalidating; a
- * warm `Do` makes no database query.
+ * The catalog through an in-process cache: entries by name for `expiry` seconds (jittered),
+ * unknown names for `notFoundExpiry`, the least recently used dropped past `maxEntries`, one
+ * load per name in flight. The catalog is written only by migrations, so nothing needs
+ * invalidating and no process needs to hear of another's reads: a warm `Do` makes no database
+ * query and no round trip, and gets its answer in the same tick (the cached record itself, no
+ * promise).
  */
 export function createCachedBookStore(
   store: BookStore,
-  cache: Cache,
-  options: { expiry: number; notFoundExpiry: number; maxEntries?: number; random?: () => number; onLookup?: (result: "hit" | "miss") => void },
+  options: { expiry: number; notFoundExpiry: number; maxEntries: number; clock: Clock; random?: () => number; onLookup?: (result: "hit" | "miss") => void },
 ): BookStore {
-  // the parsed form of each entry last read, by name: a hit returns the same text, not parsed again
-  const parsed = createBoundedMap<string, { text: string; book: BookRecord }>(options.maxEntries ?? 10_000);
-  const books = createCacheAside<string, BookRecord>(cache, {
-    key: bookKey,
-    encode: JSON.stringify,
-    decode(text, name) {
-      const known = parsed.get(name);
-      if (known !== undefined && known.text === text) return known.book;
-      const book = parseBook(text, name);
-      if (book !== undefined) parsed.set(name, { text, book });
-      return book;
+  const { expiry, notFoundExpiry, random, onLookup } = options;
+  // null: a name known to have no entry
+  const books = createExpiringLru<string, BookRecord | null>(options);
+  const flight = createSingleFlight();
+  const load = async (name: string) => {
+    onLookup?.("miss");
+    const found = await store.findByName(name);
+    // the name asked for, as the answer says it (a collation may match another spelling)
+    const book = found === undefined ? null : Object.freeze({ name, count: found.count });
+    books.set(name, book, jitter(book === null ? notFoundExpiry : expiry, random) * 1000);
+    return book ?? undefined;
+  };
+  return {
+    findByName(name) {
+      const book = books.get(name);
+      if (book === undefined) return flight(name, () => load(name));
+      onLookup?.("hit");
+      return book ?? undefined;
     },
-    load: async (name) => store.findByName(name),
-    expiry: options.expiry,
-    notFoundExpiry: options.notFoundExpiry,
-    random: options.random,
-    onLookup: options.onLookup,
-    // a hit is answered at once; misses for one name share one load
-    share: "load",
-  });
-  // a warm name is answered in the same tick: no promise between the handler and its answer
-  return { findByName: (name) => books.peek(name) ?? books.get(name) };
-}
-
-function parseBook(text: string, name: string): BookRecord | undefined {
-  try {
-    const v = JSON.parse(text) as Record<string, unknown>;
-    if (v.name === name && typeof v.count === "number" && Number.isSafeInteger(v.count)) return Object.freeze({ name, count: v.count });
-  } catch {
-    // a corrupt entry is a miss
-  }
-  return undefined;
+  };
 }

@@ -111,9 +111,6 @@ export async function openStorage(config: Config, options: StorageOptions = {}):
     });
   }
   const cache = createResilientCache(backend, logger);
-  // the catalog changes only by migration, so each process caches it in memory with no
-  // cross-process invalidation (no epoch file check, and no Redis round trip per Do)
-  const catalogCache = createMemoryCache({ maxEntries: cacheConfig.maxEntries, clock });
   const metrics = options.metrics ?? createMetrics();
   // better-sqlite3 answers synchronously: a deadline (a timer per call) only helps a network database
   const bounded = <T extends object>(store: T): T =>
@@ -140,7 +137,9 @@ export async function openStorage(config: Config, options: StorageOptions = {}):
       ...cacheConfig,
       onLookup: metrics.cacheLookup,
     }),
-    books: createCachedBookStore(bounded(createBookStore(database.db)), catalogCache, { ...cacheConfig, onLookup: metrics.bookCacheLookup }),
+    // the catalog changes only by migration, so each process caches it in memory with no
+    // cross-process invalidation (no epoch file check, and no Redis round trip per Do)
+    books: createCachedBookStore(bounded(createBookStore(database.db)), { ...cacheConfig, clock, onLookup: metrics.bookCacheLookup }),
     sessionStore: bounded(createSessionStore(database.db)),
     events,
     passwords: createPasswordHasher({ params: options.passwordCost }),

@@ -120,19 +120,6 @@ test("share lookup (default): concurrent lookups of one key make one cache read 
   assert.deepEqual(t.lookups, ["miss", "hit"]);
 });
 
-test("share load: every lookup reads the cache and counts its hit, but misses share one load", async () => {
-  const t = setUp({ share: "load" });
-  t.hold();
-  const all = Promise.all(Array.from({ length: 10 }, () => t.aside.get("go-zero")));
-  await new Promise((r) => setImmediate(r));
-  t.release();
-  for (const row of await all) assert.deepEqual(row, { name: "go-zero", count: 100 });
-  assert.deepEqual(t.loads, ["go-zero"]);
-  assert.equal(t.calls.filter((c) => c.startsWith("get")).length, 10);
-  assert.deepEqual(t.lookups, ["miss"]);
-  await Promise.all(Array.from({ length: 10 }, () => t.aside.get("go-zero")));
-  assert.equal(t.lookups.filter((r) => r === "hit").length, 10);
-});
 
 test("set caches a value with the jittered expiry", async () => {
   const t = setUp();
@@ -142,35 +129,3 @@ test("set caches a value with the jittered expiry", async () => {
   assert.deepEqual(t.loads, []);
 });
 
-test("peek answers a hit held in this process at once, and leaves everything else to get", async () => {
-  const t = setUp();
-  assert.equal(t.aside.peek("go-zero"), undefined); // this cache has no peek: always get's
-  const { cache, entries } = recordingCache();
-  const decoded: string[] = [];
-  const lookups: string[] = [];
-  const inMemory: Cache = { ...cache, peek: (key) => entries.get(key) };
-  const options: CacheAsideOptions<string, Row> = {
-    key: (name) => `k:${name}`,
-    encode: JSON.stringify,
-    decode: (text, k) => (decoded.push(k), k === "later" ? Promise.resolve(JSON.parse(text) as Row) : text === "bad" ? undefined : (JSON.parse(text) as Row)),
-    load: async (name) => rows.get(name),
-    expiry: 1000,
-    notFoundExpiry: 60,
-    onLookup: (r) => lookups.push(r),
-  };
-  const aside = createCacheAside(inMemory, options);
-  assert.equal(aside.peek("go-zero"), undefined); // not cached yet
-  await aside.get("go-zero");
-  await aside.get("nope");
-  entries.set("k:bad", "bad");
-  entries.set("k:later", '{"name":"later","count":1}');
-  lookups.length = 0;
-  assert.deepEqual(aside.peek("go-zero"), { name: "go-zero", count: 100 });
-  assert.equal(aside.peek("nope"), undefined); // a cached absence is get's to answer
-  assert.equal(aside.peek("bad"), undefined); // so is an entry that does not decode
-  assert.equal(aside.peek("later"), undefined); // and one that decodes only later
-  assert.deepEqual(lookups, ["hit"]);
-  // without a not-found lifetime, "*" is a value like any other
-  entries.set("k:star", "*");
-  assert.equal(createCacheAside(inMemory, { ...options, notFoundExpiry: undefined, decode: (text) => ({ name: text, count: 0 }) }).peek("star")?.name, "*");
-});

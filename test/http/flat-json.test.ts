@@ -183,6 +183,30 @@ describe("flat-message JSON", () => {
     assert.equal(new TextDecoder().decode(bytes), '{"id":"7","name":"bob","gender":"","accessToken":"t\u00e9","accessExpire":"0","refreshAfter":"0","refreshToken":"","refreshExpire":"0"}');
   });
 
+  it("writes a frozen message once and sends the same bytes again; any other message is written anew", () => {
+    for (const m of methods) {
+      const { slow, fast } = pair(m.output, "O", m, ours, 1 << 20);
+      fc.assert(
+        fc.property(messageArb(m.output), (generated) => {
+          const message = Object.freeze({ ...(generated as object) }) as typeof generated;
+          const first = outcome(() => fast.serialize(message));
+          assertSame(m.output, first, outcome(() => slow.serialize(message)), m.output.typeName);
+          if ("ok" in first) assert.deepEqual(fast.serialize(message), first.ok, "the second write gives the first one's bytes");
+        }),
+        { seed: 20261207, numRuns: 100 },
+      );
+    }
+    // a message that can still change is written every time, as it is then
+    const out = createFlatJsonSerialization<unknown>(SearchService.method.do.output, { jsonOptions: ours, readMaxBytes: 1000, writeMaxBytes: 1000 }, { parse: () => assert.fail(), serialize: () => assert.fail() });
+    const frozen = Object.freeze(create(SearchService.method.do.output, { name: "a", count: 1n }));
+    assert.equal(out.serialize(frozen), out.serialize(frozen), "a frozen message's bytes are written once");
+    const message = create(SearchService.method.do.output, { name: "a", count: 1n });
+    const before = out.serialize(message);
+    message.name = "b";
+    assert.notEqual(out.serialize(message), before);
+    assert.equal(new TextDecoder().decode(out.serialize(message)), '{"name":"b","count":"1"}');
+  });
+
   it("reads every edge literal in every field as protobuf-es does", () => {
     for (const { json, max } of optionSets) {
       for (const m of methods) {

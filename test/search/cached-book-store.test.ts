@@ -42,9 +42,12 @@ for (const { dialect, dataSource } of testDataSources(dir.path)) {
         const now = searchBook(storage, "go-zero");
         assert.ok(!(now instanceof Promise), "a warm lookup answers at once");
         assert.deepEqual(now, { name: "go-zero", count: 100 });
+        // the cached record itself, frozen: the same object for every warm lookup (Do's answer is made from it once)
+        assert.equal(searchBook(storage, "go-zero"), now);
+        assert.ok(Object.isFrozen(now));
         const metrics = await storage.metrics.render();
         assert.match(metrics, /book_cache_lookups_total\{result="miss"\} 2\n/);
-        assert.match(metrics, /book_cache_lookups_total\{result="hit"\} 22\n/);
+        assert.match(metrics, /book_cache_lookups_total\{result="hit"\} 23\n/);
       } finally {
         await storage.close();
         if (redis) await dropKeys(redis, prefix);

@@ -206,6 +206,9 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
   const fresh = Object.getPrototypeOf(zero) === Object.prototype ? () => ({ ...zero }) as Record<string, unknown> : () => create(desc) as Record<string, unknown>;
   // the fields a body has named, by index: one array reused by every (synchronous) read
   const seen = new Uint8Array(fields.length);
+  // the bytes of each frozen message written (the same answer sent again is not written again);
+  // nothing downstream writes into a response body, so one array can serve many responses
+  const written = new WeakMap<object, Uint8Array<ArrayBuffer>>();
   const firstTime = (f: FlatField): boolean => {
     if (seen[f.index] !== 0) return false;
     seen[f.index] = 1;
@@ -289,6 +292,12 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
     },
     serialize(message) {
       if (!isMessage(message, desc)) return fallback.serialize(message);
+      // a frozen message cannot change: its bytes, once written, are its bytes for good
+      const frozen = Object.isFrozen(message);
+      if (frozen) {
+        const known = written.get(message);
+        if (known !== undefined) return known;
+      }
       const m = message as unknown as Record<string, unknown>;
       let out = "{";
       for (const f of fields) {
@@ -299,7 +308,9 @@ export function createFlatJsonSerialization<T>(desc: DescMessage, options: FlatJ
         out += out.length === 1 ? f.outKey + text : `,${f.outKey}${text}`;
       }
       const bytes = utf8(`${out}}`);
-      return bytes.byteLength > writeMaxBytes ? fallback.serialize(message) : bytes;
+      if (bytes.byteLength > writeMaxBytes) return fallback.serialize(message);
+      if (frozen) written.set(message, bytes);
+      return bytes;
     },
   };
 }
