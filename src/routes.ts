@@ -41,7 +41,7 @@ export interface RoutesDeps extends UserServiceDeps, SearchServiceDeps {
   health: HealthState;
   logger: Logger;
   metrics: Metrics;
-  tokens: Pick<CachedVerifier<TokenService>, "verify">;
+  tokens: Pick<CachedVerifier<TokenService>, "verify" | "peek">;
   /** This process's revocation mirror, and whether it has been loaded yet. */
   revocations: Pick<RevocationMirror, "isRevoked"> & { readonly synced: boolean };
   config: { readonly auth: Pick<Config["auth"], "revocationFailOpen"> };
@@ -91,6 +91,7 @@ export function createServiceRoutes(
       createAuthInterceptor({
         policies,
         verify: deps.tokens.verify,
+        peek: deps.tokens.peek,
         isRevoked: revocationCheck(deps),
         realm,
         onReject({ reason, method, tokenTag }) {

@@ -126,7 +126,7 @@ const transports: Record<string, Open> = {
   "in memory, through the verified-token cache": async (options, outer) => {
     const seen: Seen = {};
     const cached = withVerifiedTokenCache(codec, { maxEntries: 100 });
-    const interceptors = [...(outer ? [outer] : []), createAuthInterceptor<Claims>({ policies, verify: cached.verify, ...options })];
+    const interceptors = [...(outer ? [outer] : []), createAuthInterceptor<Claims>({ policies, verify: cached.verify, peek: cached.peek, ...options })];
     return harness(createRouterTransport(routes(seen), { router: { interceptors } }), seen, async () => {});
   },
   "Connect protocol over h2c": async (options, outer) => {
@@ -528,4 +528,43 @@ test("a verified token and a revocation check that answer at once cost the call 
     assert.equal(err.code, Code.Unauthenticated);
   }
   assert.equal(reached, 0);
+});
+
+test("peek is tried first for `Bearer <token>`: a token it knows is admitted (and still checked) without verify; any other answer or header form goes through verify", async () => {
+  const verified = await codec.verify(alice);
+  const calls = { verify: 0, peek: [] as string[] };
+  const next = (async () => ({})) as unknown as Parameters<Interceptor>[0];
+  const request = (authorization: string) =>
+    ({ stream: false, method: m("Required"), service: gate, header: new Headers({ authorization }), contextValues: createContextValues(), message: {} }) as unknown as UnaryRequest;
+  const interceptor = (revoked: boolean) =>
+    createAuthInterceptor<Claims>({
+      policies,
+      verify: (token) => {
+        calls.verify++;
+        return codec.verify(token);
+      },
+      peek: (token) => {
+        calls.peek.push(token);
+        return token === alice ? verified : undefined;
+      },
+      isRevoked: () => revoked,
+    })(next);
+  await interceptor(false)(request(`Bearer ${alice}`));
+  assert.deepEqual([calls.verify, calls.peek], [0, [alice]], "known: no verify");
+  const refusedErr = await interceptor(true)(request(`Bearer ${alice}`)).then(
+    () => assert.fail("a revoked token was served"),
+    (e: unknown) => ConnectError.from(e),
+  );
+  assert.equal(refusedErr.code, Code.Unauthenticated, "a known token is still checked for revocation");
+  calls.peek.length = 0;
+  for (const header of [alice, `bearer ${alice}`, `Bearer  ${alice}`]) await interceptor(false)(request(header));
+  assert.equal(calls.verify, 3, "other forms of the header are read and verified");
+  assert.deepEqual(calls.peek, [` ${alice}`], "peek is asked only what follows `Bearer `");
+  const forged = `${alice.slice(0, -2)}AA`;
+  const err = await interceptor(false)(request(`Bearer ${forged}`)).then(
+    () => assert.fail("a forged token was served"),
+    (e: unknown) => ConnectError.from(e),
+  );
+  assert.equal(err.code, Code.Unauthenticated);
+  assert.equal(calls.verify, 4, "a token peek does not know is verified");
 });

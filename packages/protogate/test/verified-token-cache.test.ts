@@ -69,6 +69,27 @@ test("a hit is answered at once, as the verified token itself rather than a prom
   assert.equal(state.calls, 1);
 });
 
+test("peek answers a live entry of exactly that token, and anything else with undefined, never verifying", async () => {
+  const { state, verifier } = countingVerifier();
+  const clock = clockAt(T);
+  const cached = withVerifiedTokenCache(verifier, { maxEntries: 10, clock });
+  const token = `ok:1:${T + 60}:${"x".repeat(40)}`;
+  assert.equal(cached.peek(token), undefined, "not verified yet");
+  const verified = await cached.verify(token);
+  assert.equal(cached.peek(token), verified);
+  assert.equal(cached.peek(`ok:2:${T + 60}:${"x".repeat(40)}`), undefined, "a token ending alike");
+  assert.equal(cached.peek("bad"), undefined);
+  state.version++;
+  assert.equal(cached.peek(token), undefined, "the keys changed");
+  await cached.verify(token);
+  clock.ms = (T + 60) * 1000;
+  assert.equal(cached.peek(token), undefined, "expired");
+  assert.equal(state.calls, 2, "peek never verifies");
+  const off = withVerifiedTokenCache(verifier, { maxEntries: 0 });
+  await off.verify(token);
+  assert.equal(off.peek(token), undefined, "a cache of 0 entries holds nothing");
+});
+
 test("an entry is never served at or past the token's exp", async () => {
   const { state, verifier } = countingVerifier();
   const clock = clockAt(T);
@@ -168,7 +189,11 @@ test("at most maxEntries are kept, the oldest dropped first; 0 turns the cache o
   assert.equal(state.calls, 5, "a's return dropped b, the oldest");
 
   const off = countingVerifier();
-  assert.equal(withVerifiedTokenCache(off.verifier, { maxEntries: 0 }), off.verifier);
+  const uncached = withVerifiedTokenCache(off.verifier, { maxEntries: 0 });
+  assert.equal(uncached.verify, off.verifier.verify, "0: the verifier's own verify");
+  await uncached.verify(a);
+  await uncached.verify(a);
+  assert.equal(off.state.calls, 2);
 });
 
 test("wrapping a codec keeps its other members, and real tokens are cached until they expire", async () => {

@@ -11,8 +11,14 @@ export interface CachableVerifier<M extends Message> {
 /** The verified token a {@link CachableVerifier} gives. */
 type VerifiedOf<V> = V extends CachableVerifier<infer M> ? VerifiedToken<M> : never;
 
-/** What {@link withVerifiedTokenCache} returns: the verifier, whose `verify` answers a hit with the token itself. */
-export type CachedVerifier<V> = Omit<V, "verify"> & { verify(token: string): VerifiedOf<V> | Promise<VerifiedOf<V>> };
+/**
+ * What {@link withVerifiedTokenCache} returns: the verifier, whose `verify` answers a hit with the
+ * token itself, and `peek`, which answers a hit only (undefined for anything else, never checking).
+ */
+export type CachedVerifier<V> = Omit<V, "verify"> & {
+  verify(token: string): VerifiedOf<V> | Promise<VerifiedOf<V>>;
+  peek(token: string): VerifiedOf<V> | undefined;
+};
 
 /**
  * The part of a token its entry is found by: its last characters (the signature's), so a
@@ -33,30 +39,38 @@ export function withVerifiedTokenCache<M extends Message, V extends CachableVeri
   verifier: V,
   options: { maxEntries: number; clock?: Clock },
 ): CachedVerifier<V> {
-  if (options.maxEntries <= 0) return verifier as unknown as CachedVerifier<V>;
+  if (options.maxEntries <= 0) return { ...verifier, peek: () => undefined } as unknown as CachedVerifier<V>;
   const clock = options.clock ?? systemClock;
   const entries = new Map<string, { token: string; verified: VerifiedToken<M> }>();
   let version = verifier.keysVersion();
-  const cached: CachableVerifier<M> & { verify(token: string): VerifiedToken<M> | Promise<VerifiedToken<M>> } = {
+  // the live entry verified as exactly `token` under the current keys
+  const peek = (token: string): VerifiedToken<M> | undefined => {
+    const now = verifier.keysVersion();
+    if (now !== version) {
+      entries.clear();
+      version = now;
+    }
+    // Stryker disable next-line UnaryOperator,MethodExpression: any part of the token finds the same entries (the whole token decides)
+    const tail = token.slice(-tailLength);
+    const hit = entries.get(tail);
+    if (hit === undefined || hit.token !== token) return undefined;
+    if (epochSeconds(clock) < hit.verified.exp) return hit.verified;
+    entries.delete(tail);
+    return undefined;
+  };
+  const cached: CachableVerifier<M> & { verify(token: string): VerifiedToken<M> | Promise<VerifiedToken<M>>; peek: typeof peek } = {
     ...verifier,
+    peek,
     // a hit is the value itself, not a promise of it: the interceptor uses it at once
     verify(token: string) {
-      const now = verifier.keysVersion();
-      if (now !== version) {
-        entries.clear();
-        version = now;
-      }
-      // Stryker disable next-line UnaryOperator,MethodExpression: any part of the token finds the same entries (the whole token decides)
-      const tail = token.slice(-tailLength);
-      const hit = entries.get(tail);
-      if (hit !== undefined && hit.token === token) {
-        if (epochSeconds(clock) < hit.verified.exp) return hit.verified;
-        entries.delete(tail);
-      }
+      const hit = peek(token);
+      if (hit !== undefined) return hit;
+      const keys = version;
       return verifier.verify(token).then((verified) => {
         // the keys changed during this check (whether or not another call has seen it yet): do not cache
-        if (verifier.keysVersion() !== now) return verified;
-        entries.set(tail, { token, verified });
+        if (verifier.keysVersion() !== keys) return verified;
+        // Stryker disable next-line UnaryOperator,MethodExpression: as in peek
+        entries.set(token.slice(-tailLength), { token, verified });
         if (entries.size > options.maxEntries) entries.delete(entries.keys().next().value!);
         return verified;
       });
