@@ -163,7 +163,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "bookstore-bench-"));
   const secret = randomBytes(32).toString("base64url");
   const configFile = join(dir, "bench.yaml");
-  const [userPort, searchPort, barePort, fastifyPort, grpcjsPort, clusterPort, prodUserPort, prodSearchPort, connectPort, connectH2Port, logUserPort, logSearchPort, bareBytesPort, twinUserPort, twinSearchPort, prodTwinUserPort, prodTwinSearchPort] = await Promise.all(Array.from({ length: 17 }, freePort));
+  const [userPort, searchPort, barePort, fastifyPort, grpcjsPort, clusterPort, prodUserPort, prodSearchPort, connectPort, connectH2Port, logUserPort, logSearchPort, bareBytesPort, ...copyPorts] = await Promise.all(Array.from({ length: 21 }, freePort));
   // the production mode: the same server with Redis (and MySQL when DATABASE_URL names one)
   const prodRedis = process.env.REDIS_URL || "redis://127.0.0.1:6379/15";
   const prodDatabase = process.env.DATABASE_URL?.startsWith("mysql://") ? process.env.DATABASE_URL : undefined;
@@ -183,16 +183,20 @@ async function main(): Promise<void> {
     // the compiled build, as the container runs it (tsx's transpiled output costs about 5%)
     execFileSync("npm", ["run", "-s", "build"], { cwd: root, stdio: "ignore" });
     const bookstore = await startServer(["dist/run.js", "serve", "-f", configFile], env, searchPort);
-    // its twin for the side-by-side Do/Ping (the same database and configuration)
-    const twin = await startServer(["dist/run.js", "serve", "-f", configFile], { ...env, USER_PORT: String(twinUserPort), SEARCH_PORT: String(twinSearchPort) }, twinSearchPort);
+    // two copies of a server for the side-by-side Do/Ping (the same build, database and
+    // configuration), serving nothing else, so that both have the same history
+    const copyPort = (i: number) => ({ user: copyPorts[2 * i]!, search: copyPorts[2 * i + 1]! });
+    const startCopies = (file: string, copyEnv: NodeJS.ProcessEnv, first: number) =>
+      Promise.all([first, first + 1].map((i) => startServer(["dist/run.js", "serve", "-f", file], { ...copyEnv, USER_PORT: String(copyPort(i).user), SEARCH_PORT: String(copyPort(i).search) }, copyPort(i).search)));
+    const copies = await startCopies(configFile, env, 0);
     const prodFile = join(dir, "bench-redis.yaml");
     writeFileSync(prodFile, yaml("warn", prodDatabase ?? `sqlite:${join(dir, "bench-redis.db")}`, `Workers: 1\nCacheRedis:\n  KeyPrefix: "bench-${randomBytes(4).toString("hex")}:"\n`));
     const prodEnv = { ...env, REDIS_URL: prodRedis, USER_PORT: String(prodUserPort), SEARCH_PORT: String(prodSearchPort) };
     const prodStorage = await openStorage(loadConfig({ file: prodFile, env: prodEnv }));
     await addUser(prodStorage, { username: "bench", password }).catch(() => undefined); // MySQL: kept from an earlier run
     await prodStorage.close();
-    const prod = await startServer(["dist/run.js", "serve", "-f", prodFile], prodEnv, prodSearchPort);
-    const prodTwin = await startServer(["dist/run.js", "serve", "-f", prodFile], { ...prodEnv, USER_PORT: String(prodTwinUserPort), SEARCH_PORT: String(prodTwinSearchPort) }, prodTwinSearchPort);
+    await startServer(["dist/run.js", "serve", "-f", prodFile], prodEnv, prodSearchPort);
+    const prodCopies = await startCopies(prodFile, prodEnv, 2);
     // production logs every call: the embedded server again, with the access log on (info)
     const logFile = join(dir, "bench-log.yaml");
     writeFileSync(logFile, yaml("info", `sqlite:${join(dir, "bench.db")}`));
@@ -247,18 +251,26 @@ async function main(): Promise<void> {
       "bookstore, Do (Connect JSON, h2c)": overH2(doOf(searchPort)),
     };
     const http2 = Object.keys(loads).filter((name) => /gRPC|h2c|grpc-js/.test(name));
-    // the side-by-side pairs: each server and its twin, Do on one while Ping runs on the other
+    // the side-by-side pairs: two copies of each server, Do on one while Ping runs on the other
     const pair = (name: string, copies: readonly [ChildProcess, ChildProcess], ports: readonly [number, number]) => ({
       name,
       copies,
-      load: (copy: 0 | 1, kind: "do" | "ping", d: number) => wrk((kind === "do" ? doOf : pingOf)(ports[copy]), { connections, seconds: d }),
+      load: (copy: 0 | 1, kind: "do" | "ping", d: number, n = connections) => wrk((kind === "do" ? doOf : pingOf)(ports[copy]), { connections: n, seconds: d }),
       rounds: [] as PairedRound[],
     });
-    const pairs = [pair("bookstore", [bookstore, twin], [searchPort, twinSearchPort]), pair("bookstore + Redis", [prod, prodTwin], [prodSearchPort, prodTwinSearchPort])];
+    const pairs = [
+      pair("bookstore", [copies[0]!, copies[1]!], [copyPort(0).search, copyPort(1).search]),
+      pair("bookstore + Redis", [prodCopies[0]!, prodCopies[1]!], [copyPort(2).search, copyPort(3).search]),
+    ];
     // warm-up: module loading, JIT and caches settle before anything is counted
     if (!quick) {
       for (const load of Object.values(loads)) await load(2);
-      for (const p of pairs) for (const r of [0, 1]) await pairedRound(p.copies, p.load, r, 2);
+      // both copies warmed alike, by Do and Ping at once (as a server serving both from the
+      // start is): what V8 compiles depends on the order calls came in, and a copy that saw
+      // only Do first, or only Ping, keeps code that differs by up to a tenth from the other's
+      for (const p of pairs) {
+        for (let i = 0; i < 4; i++) await Promise.all(([0, 1] as const).flatMap((c) => [p.load(c, "do", 2, connections / 2), p.load(c, "ping", 2, connections / 2)]));
+      }
     }
     const samples: Record<string, Figure[]> = {};
     for (let r = 0; r < runs; r++) {
