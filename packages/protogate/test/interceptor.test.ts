@@ -536,9 +536,11 @@ test("peek is tried first for `Bearer <token>`: a token it knows is admitted (an
   const next = (async () => ({})) as unknown as Parameters<Interceptor>[0];
   const request = (authorization: string) =>
     ({ stream: false, method: m("Required"), service: gate, header: new Headers({ authorization }), contextValues: createContextValues(), message: {} }) as unknown as UnaryRequest;
+  const tags: (string | undefined)[] = [];
   const interceptor = (revoked: boolean) =>
     createAuthInterceptor<Claims>({
       policies,
+      onReject: (e) => tags.push(e.tokenTag),
       verify: (token) => {
         calls.verify++;
         return codec.verify(token);
@@ -556,6 +558,7 @@ test("peek is tried first for `Bearer <token>`: a token it knows is admitted (an
     (e: unknown) => ConnectError.from(e),
   );
   assert.equal(refusedErr.code, Code.Unauthenticated, "a known token is still checked for revocation");
+  assert.deepEqual(tags, [tokenTag(alice)], "told of the token's refusal by the token's tag, not the header's");
   calls.peek.length = 0;
   for (const header of [alice, `bearer ${alice}`, `Bearer  ${alice}`]) await interceptor(false)(request(header));
   assert.equal(calls.verify, 3, "other forms of the header are read and verified");
