@@ -1,4 +1,4 @@
-// The cache-aside reader the user and book stores share: decode a hit, load a miss once per key
+// The cache-aside reader of the user store: decode a hit, load a miss once per key
 // in flight, write it back with a jittered lifetime or the not-found placeholder.
 import assert from "node:assert/strict";
 import { test } from "node:test";
